@@ -1,0 +1,29 @@
+# mcdedup — see README.md. Every target runs offline once modules are cached.
+GO        ?= go
+FUZZTIME  ?= 4s
+PKGS      ?= ./...
+
+.PHONY: all build test unit lint fuzz bench demo clean
+
+all: lint build test
+
+build:
+	$(GO) build $(PKGS)
+
+# The README's test command: race-enabled tests, then a short pass of every fuzz target.
+test: unit fuzz
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Runs each Fuzz* target of every package for FUZZTIME.
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
+
+clean:
+	$(GO) clean -testcache

@@ -1,0 +1,3 @@
+module github.com/mcdedup/mcdedup
+
+go 1.24
