@@ -33,7 +33,22 @@
 //
 // Backends may implement Batcher (many keys in one round trip, used by the hot
 // loops once per receive batch) and Lister (key browsing by prefix or glob).
-// Callers discover them by type assertion.
+// Callers discover them by type assertion. Every Lister classifies patterns
+// with NewMatcher, resolves page and result bounds with NormalizeList and
+// encodes cursors as ListCursor, so that all backends list alike; the
+// conformance suite in package cachetest checks every backend against these
+// contracts.
+//
+// # Configuration
+//
+// RegisterFlags binds the Config fields to flags with UPPERCASE env
+// equivalents; Config.Validate reports bad env values and inconsistent
+// settings before Open is attempted:
+//
+//	cfg := cache.RegisterFlags(fs, "dedup-", "DEDUP_")
+//	if err := fs.Parse(args); err != nil { … }
+//	if err := cfg.Validate(); err != nil { … } // exit: invalid configuration
+//	b, err := cache.Open(*cfg)
 package cache
 
 import (
@@ -147,18 +162,25 @@ type ListOptions struct {
 	WithValues bool
 }
 
-// Bounds on listings.
+// Bounds on listings, applied by NormalizeList. They bound the memory and the
+// response size of the key browser whatever the request asks for.
 const (
+	// DefaultListLimit is the page size when ListOptions.Limit <= 0.
 	DefaultListLimit = 100
-	MaxListLimit     = 1000
-	DefaultListMax   = 10000
-	MaxListMax       = 100000
+	// MaxListLimit caps ListOptions.Limit.
+	MaxListLimit = 1000
+	// DefaultListMax is the result cap when ListOptions.Max <= 0.
+	DefaultListMax = 10000
+	// MaxListMax caps ListOptions.Max.
+	MaxListMax = 100000
 )
 
-// Entry is one key of a listing.
+// Entry is one key of a listing. Its slices belong to the caller.
 type Entry struct {
+	// Key is the full backend key.
 	Key []byte
-	Val []byte // set only with ListOptions.WithValues
+	// Val is the key's value, set only with ListOptions.WithValues.
+	Val []byte
 }
 
 // ListPage is one page of a listing.
@@ -175,9 +197,19 @@ type ListPage struct {
 	Partial []string
 }
 
-// Lister is implemented by backends that can browse their keys.
+// Lister is implemented by backends that can browse their keys, for the
+// operator key browser (never the hot path).
+//
+// A listing is a sequence of List calls, each passing the previous page's
+// Cursor, until a page comes back with an empty Cursor. Over the whole
+// listing every key that exists throughout it is returned exactly once (keys
+// written or deleted meanwhile may or may not appear), at most Max keys in
+// all and at most Limit per page; a page may hold fewer than Limit keys, even
+// none, and still carry a Cursor. When Max stops a listing that had more
+// matching keys, its last page has Truncated set.
 type Lister interface {
 	// List returns one page of the keys matching opts.Pattern. An invalid
-	// glob is an error wrapping ErrBadPattern.
+	// glob is an error wrapping ErrBadPattern, a cursor the backend did not
+	// produce one wrapping ErrBadCursor; after Close it returns ErrClosed.
 	List(ctx context.Context, opts ListOptions) (ListPage, error)
 }

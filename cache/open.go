@@ -7,10 +7,14 @@ import (
 	"time"
 )
 
-// Default timeouts applied by Config.withDefaults.
+// Default timeouts applied by Config.WithDefaults.
 const (
+	// DefaultDialTimeout bounds connection establishment when
+	// Config.DialTimeout is zero.
 	DefaultDialTimeout = 200 * time.Millisecond
-	DefaultOpTimeout   = 50 * time.Millisecond
+	// DefaultOpTimeout bounds each operation or batch when
+	// Config.OpTimeout is zero.
+	DefaultOpTimeout = 50 * time.Millisecond
 )
 
 // Config is the backend-agnostic set of construction parameters consumed by
@@ -48,12 +52,17 @@ type Config struct {
 	// AeroSet is the Aerospike set name within the namespace.
 	AeroSet string
 	// DialTimeout bounds initial connection establishment (<= 0 means
-	// DefaultDialTimeout, 200 ms).
+	// DefaultDialTimeout, 200 ms; Validate rejects a negative value as a
+	// likely mistake, Open treats it as 0).
 	DialTimeout time.Duration
 	// OpTimeout bounds each individual operation or batch (<= 0 means
-	// DefaultOpTimeout, 50 ms). Kept short so dedup callers fail open
+	// DefaultOpTimeout, 50 ms; Validate rejects a negative value, Open
+	// treats it as 0). Kept short so dedup callers fail open
 	// quickly on a slow backend.
 	OpTimeout time.Duration
+
+	// flags is set by RegisterFlags: env errors and names for Validate.
+	flags *flagSource
 }
 
 // WithDefaults returns cfg with zero timeouts replaced by their defaults.
@@ -105,10 +114,16 @@ func Kinds() []string {
 // that want a fail-open boot (tier-1 only while the backend is down) catch the
 // error and retry in the background, as package txidset does.
 //
+// Open applies Config.WithDefaults and then Config.Validate, so an invalid
+// Config fails before any connection is attempted.
+//
 // BackendNone returns (nil, nil): the caller runs without a cross-instance
 // backend. Frame-store callers must reject a nil backend.
 func Open(cfg Config) (Backend, error) {
 	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Backend == BackendNone {
 		return nil, nil
 	}
