@@ -1,0 +1,34 @@
+package redis
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Operation timeouts of the backends under test. Functional tests use a
+// long one: they check behaviour, and the test machine may be loaded. Fault
+// tests use a short one and check that calls end within a generous multiple
+// of it.
+const (
+	testOpTimeout  = 2 * time.Second
+	faultOpTimeout = 100 * time.Millisecond
+)
+
+// newBackend connects a Backend to addrs (a cluster when cluster is set),
+// after mutate adjusts the options, and closes it when the test ends.
+func newBackend(t testing.TB, addrs []string, cluster bool, mutate ...func(*Options)) *Backend {
+	t.Helper()
+	opts := Options{Addrs: addrs, Cluster: cluster, OpTimeout: testOpTimeout, DialTimeout: time.Second}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := New(ctx, opts)
+	if err != nil {
+		t.Fatalf("New(%v): %v", addrs, err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
