@@ -1,0 +1,205 @@
+package txidset
+
+import "sync/atomic"
+
+// The shard table. touch, lookup and probe run without the lock (seqlock
+// readers); the …Locked methods run with s.mu held, and those that change
+// index or keys only between the two ver increments of insertLocked.
+
+// probe looks w up with atomic loads and returns its entry number and
+// expiry, or 0. It may see a torn state while a writer is active; callers
+// validate with ver. The loop is bounded so a torn read cannot spin.
+func (s *shard) probe(w *[4]uint64, h uint64) (uint32, int64) {
+	tag := uint32(h) << s.idxBits
+	notIdx := ^uint32(0) << s.idxBits
+	j := uint32(h) & s.mask
+	for range len(s.index) {
+		v := atomic.LoadUint32(&s.index[j])
+		if v == 0 {
+			return 0, 0
+		}
+		if v&notIdx == tag {
+			i := v &^ notIdx
+			e := &s.entries[i]
+			if atomic.LoadUint64(&e.key[0]) == w[0] && atomic.LoadUint64(&e.key[1]) == w[1] &&
+				atomic.LoadUint64(&e.key[2]) == w[2] && atomic.LoadUint64(&e.key[3]) == w[3] {
+				return i, e.exp.Load()
+			}
+		}
+		j = (j + 1) & s.mask
+	}
+	return 0, 0
+}
+
+// lookup is probe validated by the seqlock; ok is false when a writer
+// interfered twice, and the caller should take the lock.
+func (s *shard) lookup(w *[4]uint64, h uint64) (i uint32, exp int64, ok bool) {
+	for range 2 {
+		v := s.ver.Load()
+		if v&1 != 0 {
+			return 0, 0, false
+		}
+		i, exp = s.probe(w, h)
+		if s.ver.Load() == v {
+			return i, exp, true
+		}
+	}
+	return 0, 0, false
+}
+
+// touch is the lock-free hit: when w is present and live it raises the
+// entry's expiry to exp and reports true. false means "not a plain hit"
+// (absent, expired, or a writer interfered): the caller takes the lock.
+func (s *shard) touch(w *[4]uint64, h uint64, now, exp int64) bool {
+	v := s.ver.Load()
+	if v&1 != 0 {
+		return false
+	}
+	i, old := s.probe(w, h)
+	if i == 0 || old <= now || s.ver.Load() != v {
+		return false
+	}
+	e := &s.entries[i]
+	for old < exp && !e.exp.CompareAndSwap(old, exp) {
+		if s.ver.Load() != v {
+			break // the entry may have been reused since: keep the hit, drop the refresh
+		}
+		old = e.exp.Load()
+	}
+	return true
+}
+
+// raise lifts *p to exp unless it is already later.
+func raise(p *atomic.Int64, exp int64) {
+	for old := p.Load(); old < exp && !p.CompareAndSwap(old, exp); old = p.Load() {
+	}
+}
+
+// findLocked probes for w. It returns the index slot holding w and its
+// entry number, or the first empty slot of the probe sequence and 0.
+func (s *shard) findLocked(w *[4]uint64, h uint64) (slot, i uint32) {
+	tag := uint32(h) << s.idxBits
+	notIdx := ^uint32(0) << s.idxBits
+	j := uint32(h) & s.mask
+	for {
+		v := s.index[j]
+		if v == 0 {
+			return j, 0
+		}
+		if v&notIdx == tag && s.entries[v&^notIdx].key == *w {
+			return j, v &^ notIdx
+		}
+		j = (j + 1) & s.mask
+	}
+}
+
+// checkInsertLocked is CheckInsert on one shard after the lock-free path
+// declined; exp is now+TTL.
+func (s *shard) checkInsertLocked(w *[4]uint64, h uint64, now, exp int64) bool {
+	slot, i := s.findLocked(w, h)
+	if i == 0 {
+		s.insertLocked(w, h, slot, now, exp)
+		return false
+	}
+	e := &s.entries[i]
+	live := e.exp.Load() > now
+	if !live {
+		s.expirations++ // seen again after expiry: a fresh insert in place
+	}
+	raise(&e.exp, exp)
+	return live
+}
+
+// insertLocked stores an absent w. It reuses the least recently seen entry
+// when that one has expired, else takes a never-used entry, else evicts
+// the least recently seen one. slot is the empty slot findLocked returned;
+// it is recomputed after a removal shifted the table.
+func (s *shard) insertLocked(w *[4]uint64, h uint64, slot uint32, now, exp int64) {
+	s.ver.Add(1)
+	i, stamp := s.settleLocked()
+	switch {
+	case i != 0 && stamp <= now:
+		s.expirations++
+	case s.used < s.cap:
+		s.used++
+		i = 0
+	default:
+		s.evictions++
+	}
+	if i != 0 {
+		s.heap.pop()
+		s.removeLocked(i)
+		slot = s.emptySlotLocked(h)
+	} else {
+		i = s.used
+	}
+	e := &s.entries[i]
+	for k := range w {
+		atomic.StoreUint64(&e.key[k], w[k])
+	}
+	e.exp.Store(exp)
+	atomic.StoreUint32(&s.index[slot], uint32(h)<<s.idxBits|i)
+	s.heap.push(i, exp)
+	s.ver.Add(1)
+}
+
+// settleLocked re-stamps stale heap tops (entries hit since they were
+// stamped) until the top's stamp is its current expiry, and returns it: the
+// least recently seen entry (0 when the shard is empty). Each entry needs at
+// most one re-stamp per hit it received, so the cost is amortised over the
+// lock-free hits; the bound only guards against hits racing the loop.
+func (s *shard) settleLocked() (uint32, int64) {
+	if s.heap.n == 0 {
+		return 0, 0
+	}
+	for range 2*s.heap.n + 2 {
+		i, stamp := s.heap.top()
+		cur := s.entries[i].exp.Load()
+		if cur <= stamp {
+			break
+		}
+		s.heap.restamp(cur)
+	}
+	return s.heap.top()
+}
+
+// emptySlotLocked returns the first empty slot of h's probe sequence, for a
+// key known to be absent.
+func (s *shard) emptySlotLocked(h uint64) uint32 {
+	j := uint32(h) & s.mask
+	for s.index[j] != 0 {
+		j = (j + 1) & s.mask
+	}
+	return j
+}
+
+// removeLocked takes entry i out of the index (ver must be odd).
+func (s *shard) removeLocked(i uint32) {
+	h := hashWords(&s.entries[i].key, &s.seed)
+	idxMask := uint32(1)<<s.idxBits - 1
+	j := uint32(h) & s.mask
+	for s.index[j]&idxMask != i {
+		j = (j + 1) & s.mask
+	}
+	s.deleteSlotLocked(j)
+}
+
+// deleteSlotLocked empties slot i and shifts later members of its cluster
+// back so that every key stays reachable from its home slot (no tombstones).
+func (s *shard) deleteSlotLocked(i uint32) {
+	j := i
+	for {
+		j = (j + 1) & s.mask
+		v := s.index[j]
+		if v == 0 {
+			atomic.StoreUint32(&s.index[i], 0)
+			return
+		}
+		home := (v >> s.idxBits) & s.mask
+		// v may fill the hole at i iff i lies cyclically within [home, j).
+		if (j-home)&s.mask >= (j-i)&s.mask {
+			atomic.StoreUint32(&s.index[i], v)
+			i = j
+		}
+	}
+}
