@@ -25,5 +25,10 @@ lint:
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
 
+# Go micro-benchmarks of every package (compact table), then short
+# loadgen → relay → sink runs over IPv4 loopback multicast; see bench/README.md.
+bench:
+	GO=$(GO) PKGS="$(PKGS)" bash bench/run.sh
+
 clean:
 	$(GO) clean -testcache
