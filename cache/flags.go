@@ -62,33 +62,54 @@ type flagSource struct {
 // Services that already own bespoke flag names may instead build a Config
 // directly; RegisterFlags is a convenience for new wiring (proxy/listener).
 func RegisterFlags(fs *flag.FlagSet, flagPrefix, envPrefix string) *Config {
+	return RegisterFlagsDefaults(fs, flagPrefix, envPrefix, FlagDefaults())
+}
+
+// FlagDefaults returns the defaults of the flags RegisterFlags registers,
+// for a caller of RegisterFlagsDefaults to change what differs.
+func FlagDefaults() Config {
+	return Config{
+		Backend:        DefaultFlagBackend,
+		MemoryMaxKeys:  DefaultFlagMemoryMaxKeys,
+		MemoryMaxBytes: DefaultFlagMemoryMaxBytes,
+		AeroNamespace:  DefaultFlagAeroNamespace,
+		AeroSet:        DefaultFlagAeroSet,
+		DialTimeout:    DefaultDialTimeout,
+		OpTimeout:      DefaultOpTimeout,
+	}
+}
+
+// RegisterFlagsDefaults is RegisterFlags with the flags' defaults taken
+// from def (every field; start from FlagDefaults), for a binary whose
+// default differs, such as the proxy's backend "none".
+func RegisterFlagsDefaults(fs *flag.FlagSet, flagPrefix, envPrefix string, def Config) *Config {
 	cfg := &Config{flags: &flagSource{flagPrefix: flagPrefix, envPrefix: envPrefix, env: envflag.New(fs)}}
 	e, src := cfg.flags.env, cfg.flags
-	e.StringVar(&cfg.Backend, src.flag("backend"), src.envName("backend"), DefaultFlagBackend,
+	e.StringVar(&cfg.Backend, src.flag("backend"), src.envName("backend"), def.Backend,
 		"cache backend: memory, redis, aerospike or none")
-	e.IntVar(&cfg.MemoryMaxKeys, src.flag("memory-max-keys"), src.envName("memory-max-keys"), DefaultFlagMemoryMaxKeys,
+	e.IntVar(&cfg.MemoryMaxKeys, src.flag("memory-max-keys"), src.envName("memory-max-keys"), def.MemoryMaxKeys,
 		"memory backend: maximum number of keys (0 = unbounded)")
-	e.Int64Var(&cfg.MemoryMaxBytes, src.flag("memory-max-bytes"), src.envName("memory-max-bytes"), DefaultFlagMemoryMaxBytes,
+	e.Int64Var(&cfg.MemoryMaxBytes, src.flag("memory-max-bytes"), src.envName("memory-max-bytes"), def.MemoryMaxBytes,
 		"memory backend: maximum bytes of keys and values, with per-key overhead (0 = unbounded)")
-	e.StringVar(&cfg.RedisAddr, src.flag("redis-addr"), src.envName("redis-addr"), "",
+	e.StringVar(&cfg.RedisAddr, src.flag("redis-addr"), src.envName("redis-addr"), def.RedisAddr,
 		"redis backend: host:port of the server; a comma-separated list names cluster or sentinel seeds")
-	e.BoolVar(&cfg.RedisCluster, src.flag("redis-cluster"), src.envName("redis-cluster"), false,
+	e.BoolVar(&cfg.RedisCluster, src.flag("redis-cluster"), src.envName("redis-cluster"), def.RedisCluster,
 		"redis backend: the redis-addr seeds are a Redis Cluster")
-	e.StringVar(&cfg.RedisMasterName, src.flag("redis-master-name"), src.envName("redis-master-name"), "",
+	e.StringVar(&cfg.RedisMasterName, src.flag("redis-master-name"), src.envName("redis-master-name"), def.RedisMasterName,
 		"redis backend: Sentinel master name (redis-addr then lists sentinels)")
-	e.StringVar(&cfg.RedisPassword, src.flag("redis-password"), src.envName("redis-password"), "",
+	e.StringVar(&cfg.RedisPassword, src.flag("redis-password"), src.envName("redis-password"), def.RedisPassword,
 		"redis backend: password (prefer the env var: command lines are visible to other users)")
-	e.IntVar(&cfg.RedisPoolSize, src.flag("redis-pool-size"), src.envName("redis-pool-size"), 0,
+	e.IntVar(&cfg.RedisPoolSize, src.flag("redis-pool-size"), src.envName("redis-pool-size"), def.RedisPoolSize,
 		"redis backend: connections per node (0 = the backend's default)")
-	e.StringsVar(&cfg.AeroHosts, src.flag("aerospike-hosts"), src.envName("aerospike-hosts"), nil,
+	e.StringsVar(&cfg.AeroHosts, src.flag("aerospike-hosts"), src.envName("aerospike-hosts"), def.AeroHosts,
 		"aerospike backend: comma-separated seed nodes host:port")
-	e.StringVar(&cfg.AeroNamespace, src.flag("aerospike-namespace"), src.envName("aerospike-namespace"), DefaultFlagAeroNamespace,
+	e.StringVar(&cfg.AeroNamespace, src.flag("aerospike-namespace"), src.envName("aerospike-namespace"), def.AeroNamespace,
 		"aerospike backend: namespace")
-	e.StringVar(&cfg.AeroSet, src.flag("aerospike-set"), src.envName("aerospike-set"), DefaultFlagAeroSet,
+	e.StringVar(&cfg.AeroSet, src.flag("aerospike-set"), src.envName("aerospike-set"), def.AeroSet,
 		"aerospike backend: set name")
-	e.DurationVar(&cfg.DialTimeout, src.flag("dial-timeout"), src.envName("dial-timeout"), DefaultDialTimeout,
+	e.DurationVar(&cfg.DialTimeout, src.flag("dial-timeout"), src.envName("dial-timeout"), def.DialTimeout,
 		"cache backend: connection timeout")
-	e.DurationVar(&cfg.OpTimeout, src.flag("op-timeout"), src.envName("op-timeout"), DefaultOpTimeout,
+	e.DurationVar(&cfg.OpTimeout, src.flag("op-timeout"), src.envName("op-timeout"), def.OpTimeout,
 		"cache backend: timeout of each operation or batch; keep it short, dedup fails open on it")
 	return cfg
 }
