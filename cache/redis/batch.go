@@ -8,17 +8,21 @@ import (
 	"github.com/mcdedup/mcdedup/cache"
 )
 
-// Batches are one go-redis pipeline per call under one operation deadline.
-// On a single server the pipeline is one write and one read on one
-// connection. On a cluster, go-redis maps the commands by slot to their
-// masters and runs one pipeline per master concurrently; a master that fails
-// fails only its own commands, whose Op.Err is set, while the other Ops get
-// their results. Commands are marked no-retry (see noRetry), so a broken
-// connection fails its commands instead of re-sending them; only MOVED/ASK
-// redirections are followed.
+// Batches take the fast path (fastpath.go) when the Backend has one, else
+// one go-redis pipeline per call under one operation deadline. On a single
+// server the pipeline is one write and one read on one connection. On a
+// cluster, go-redis maps the commands by slot to their masters and runs one
+// pipeline per master concurrently; a master that fails fails only its own
+// commands, whose Op.Err is set, while the other Ops get their results.
+// Commands are marked no-retry (see noRetry), so a broken connection fails
+// its commands instead of re-sending them; only MOVED/ASK redirections are
+// followed. Both paths give every Op the same outcome.
 
 // SetNXBatch implements cache.Batcher: SET key val NX [PX ms] for every op.
 func (b *Backend) SetNXBatch(ctx context.Context, ops []cache.Op) error {
+	if b.fast != nil {
+		return b.fastBatch(ctx, "setnx batch", opSetNX, ops)
+	}
 	cmds := make([]*goredis.BoolCmd, len(ops))
 	return b.batch(ctx, "setnx batch", ops, func(i int, op *cache.Op) goredis.Cmder {
 		cmds[i] = setNXCmd(ctx, op.Key, op.Val, op.TTL)
@@ -35,6 +39,9 @@ func (b *Backend) SetNXBatch(ctx context.Context, ops []cache.Op) error {
 
 // SetBatch implements cache.Batcher: SET key val [PX ms] for every op.
 func (b *Backend) SetBatch(ctx context.Context, ops []cache.Op) error {
+	if b.fast != nil {
+		return b.fastBatch(ctx, "set batch", opSet, ops)
+	}
 	cmds := make([]*goredis.StatusCmd, len(ops))
 	return b.batch(ctx, "set batch", ops, func(i int, op *cache.Op) goredis.Cmder {
 		cmds[i] = setCmd(ctx, op.Key, op.Val, op.TTL)
@@ -45,8 +52,12 @@ func (b *Backend) SetBatch(ctx context.Context, ops []cache.Op) error {
 }
 
 // GetBatch implements cache.Batcher: GET for every op; a miss sets Op.Val to
-// nil with no error.
+// nil with no error. Each value found is a fresh slice of its own, which the
+// caller owns (one allocation per hit, none per miss).
 func (b *Backend) GetBatch(ctx context.Context, ops []cache.Op) error {
+	if b.fast != nil {
+		return b.fastBatch(ctx, "get batch", opGet, ops)
+	}
 	for i := range ops {
 		ops[i].Val = nil // no stale value survives a failure
 	}
@@ -61,10 +72,40 @@ func (b *Backend) GetBatch(ctx context.Context, ops []cache.Op) error {
 	})
 }
 
-// batch runs one pipeline holding the command mk builds for each op, then
-// lets done fill each op's results from its command, and sets Op.Err. It
-// returns an error only when every op failed (the batch as a whole failed);
-// per-op failures are reported in Op.Err alone.
+// fastBatch runs a batch of kind on the fast path under the batch deadline.
+func (b *Backend) fastBatch(ctx context.Context, what string, kind opKind, ops []cache.Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	for i := range ops {
+		op := &ops[i]
+		op.Created, op.Err = false, nil
+		if kind == opGet {
+			op.Val = nil // no stale value survives a failure
+		}
+	}
+	if err := b.begin(ctx); err != nil {
+		return b.failAll(what, ops, err)
+	}
+	b.fast.run(ctx, kind, ops, b.deadline(ctx))
+
+	// Wrap each distinct error once: a failed connection shares its error
+	// among all its ops.
+	var raw, wrapped error
+	for i := range ops {
+		if err := ops[i].Err; err != nil {
+			if err != raw {
+				raw, wrapped = err, b.wrap(what, err)
+			}
+			ops[i].Err = wrapped
+		}
+	}
+	return batchError(ops)
+}
+
+// batch runs one go-redis pipeline holding the command mk builds for each
+// op, then lets done fill each op's results from its command, and sets
+// Op.Err.
 func (b *Backend) batch(ctx context.Context, what string, ops []cache.Op,
 	mk func(i int, op *cache.Op) goredis.Cmder, done func(i int, op *cache.Op) error) error {
 	if len(ops) == 0 {
@@ -82,22 +123,26 @@ func (b *Backend) batch(ctx context.Context, what string, ops []cache.Op,
 	}
 	_, _ = pipe.Exec(ctx) // errors land on each command
 
-	failed := 0
-	var first error
 	for i := range ops {
 		op := &ops[i]
 		op.Err = b.wrap(what, done(i, op))
-		if op.Err != nil {
-			failed++
-			if first == nil {
-				first = op.Err
-			}
+	}
+	return batchError(ops)
+}
+
+// batchError returns the error of a batch whose every op failed (the batch
+// as a whole failed): the first op's. Per-op failures are reported in
+// Op.Err alone.
+func batchError(ops []cache.Op) error {
+	for i := range ops {
+		if ops[i].Err == nil {
+			return nil
 		}
 	}
-	if failed == len(ops) {
-		return first
+	if len(ops) == 0 {
+		return nil
 	}
-	return nil
+	return ops[0].Err
 }
 
 // failAll sets err on every op and returns it wrapped, for a batch that could

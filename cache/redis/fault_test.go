@@ -135,8 +135,14 @@ func waitAllWork(t *testing.T, b *Backend) {
 // fails within the bound (no hang, no panic), Healthy is false, and the same
 // Backend works again once the server restarts on its port.
 func TestServerKilledMidRun(t *testing.T) {
+	for _, p := range batchPaths {
+		t.Run(p.name, func(t *testing.T) { testServerKilledMidRun(t, p.mutate) })
+	}
+}
+
+func testServerKilledMidRun(t *testing.T, mutate func(*Options)) {
 	srv := redistest.Start(t)
-	b := newBackend(t, []string{srv.Addr()}, false, shortOps)
+	b := newBackend(t, []string{srv.Addr()}, false, shortOps, mutate)
 	waitAllWork(t, b)
 
 	// Load in flight while the server dies.
@@ -172,13 +178,17 @@ func TestServerKilledMidRun(t *testing.T) {
 // TestServerFrozen: a server that accepts connections but never answers
 // (SIGSTOP) makes every call fail within the bound; it recovers on SIGCONT.
 func TestServerFrozen(t *testing.T) {
-	srv := redistest.Start(t)
-	b := newBackend(t, []string{srv.Addr()}, false, shortOps)
-	waitAllWork(t, b)
-	srv.Freeze()
-	wantAllFail(t, b, 3)
-	srv.Thaw()
-	waitAllWork(t, b)
+	for _, p := range batchPaths {
+		t.Run(p.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			b := newBackend(t, []string{srv.Addr()}, false, shortOps, p.mutate)
+			waitAllWork(t, b)
+			srv.Freeze()
+			wantAllFail(t, b, 3)
+			srv.Thaw()
+			waitAllWork(t, b)
+		})
+	}
 }
 
 // TestNewFailsWithinDialTimeout: New and cache.Open are fail-closed and
@@ -232,10 +242,16 @@ func TestNewFailsWithinDialTimeout(t *testing.T) {
 // fails only the dead master's keys; Healthy is false; everything recovers
 // when the master restarts.
 func TestClusterMasterKilled(t *testing.T) {
+	for _, p := range batchPaths {
+		t.Run(p.name, func(t *testing.T) { testClusterMasterKilled(t, p.mutate) })
+	}
+}
+
+func testClusterMasterKilled(t *testing.T, mutate func(*Options)) {
 	c := redistest.StartCluster(t, 3)
 	// The default (long) operation timeout: a dead master must fail its
 	// calls at once (connection refused), not by timing out.
-	b := newBackend(t, c.Addrs(), true)
+	b := newBackend(t, c.Addrs(), true, mutate)
 	ctx := t.Context()
 
 	const n = 90

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/mcdedup/mcdedup/internal/testutil/redistest"
 )
 
 // Operation timeouts of the backends under test. Functional tests use a
@@ -31,4 +33,19 @@ func newBackend(t testing.TB, addrs []string, cluster bool, mutate ...func(*Opti
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	return b
+}
+
+// serverTarget is a deployment under test: one server, or a cluster's seeds.
+type serverTarget struct {
+	name    string
+	addrs   []string
+	cluster bool
+}
+
+// startTargets starts a single redis-server and a three-master cluster.
+func startTargets(t testing.TB) []serverTarget {
+	t.Helper()
+	srv := redistest.Start(t)
+	cl := redistest.StartCluster(t, 3)
+	return []serverTarget{{"single", []string{srv.Addr()}, false}, {"cluster", cl.Addrs(), true}}
 }

@@ -171,13 +171,7 @@ func TestCursorRoundTrip(t *testing.T) {
 // ones, on a single server and on a cluster, with small pages: every key is
 // returned, none twice on one page, and only matching keys.
 func TestListLargeKeyspace(t *testing.T) {
-	srv := redistest.Start(t)
-	cl := redistest.StartCluster(t, 3)
-	for _, tc := range []struct {
-		name    string
-		addrs   []string
-		cluster bool
-	}{{"single", []string{srv.Addr()}, false}, {"cluster", cl.Addrs(), true}} {
+	for _, tc := range startTargets(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			// A long operation timeout: the setup writes 6000 keys in one
 			// batch.

@@ -29,9 +29,11 @@ type Options struct {
 	// contacted without one).
 	Password string
 	// PoolSize is the connection pool size per server node (0 means
-	// DefaultPoolSize()). Pipelined batches use a second, lazily dialed pool
-	// of the same size, so each node sees at most 2×PoolSize connections
-	// from one Backend.
+	// DefaultPoolSize()). Batches use a second, lazily dialed pool of the
+	// same size (the fast path's, or go-redis's pipeline pool), so each node
+	// sees at most 2×PoolSize connections from one Backend. A batch that
+	// finds every connection of a node busy waits for one until its
+	// deadline.
 	PoolSize int
 	// DialTimeout bounds connection establishment, including the
 	// verification in New (0 means cache.DefaultDialTimeout).
@@ -43,6 +45,14 @@ type Options struct {
 	// Dialer, when set, opens the connections instead of a net.Dialer (a
 	// proxy, a custom transport, fault injection in tests).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// NoFastPath runs SetNXBatch, SetBatch and GetBatch through go-redis
+	// pipelines instead of the fast path of raw RESP2 pipelines (see
+	// fastpath.go), for comparison. Sentinel always uses go-redis.
+	NoFastPath bool
+	// MaxValueSize bounds a value a fast-path GetBatch reads into memory (0
+	// means DefaultMaxValueSize); a longer one is skipped and its Op.Err
+	// wraps ErrValueTooLarge.
+	MaxValueSize int64
 }
 
 // minPoolSize is the floor of DefaultPoolSize.
@@ -99,6 +109,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.OpTimeout <= 0 {
 		o.OpTimeout = cache.DefaultOpTimeout
+	}
+	if o.MaxValueSize <= 0 {
+		o.MaxValueSize = DefaultMaxValueSize
 	}
 	return o, nil
 }

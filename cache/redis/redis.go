@@ -11,8 +11,11 @@
 // dedup callers can fail open.
 //
 // The Backend also implements [cache.Batcher] (one pipeline per batch; on a
-// cluster, one pipeline per master, run concurrently) and [cache.Lister]
-// (SCAN MATCH on the server, or on every master of a cluster).
+// cluster, one pipeline per master) and [cache.Lister] (SCAN MATCH on the
+// server, or on every master of a cluster). Batches on a single server or a
+// cluster take a fast path of our own: raw RESP2 pipelines over a bounded
+// pool of connections per node, with no allocation per key (see
+// fastpath.go); Sentinel, and Options.NoFastPath, use go-redis pipelines.
 //
 // Importing the package registers the "redis" kind with [cache.Register] and
 // routes the go-redis log to log/slog, at most one line per 10 s: go-redis
@@ -47,6 +50,7 @@ func init() {
 type Backend struct {
 	client    goredis.UniversalClient
 	cluster   *goredis.ClusterClient // the same client when in cluster mode, else nil
+	fast      *fastPath              // the batches' fast path; nil for Sentinel or Options.NoFastPath
 	opTimeout time.Duration
 	name      string // the node name of a single server in listings
 	closed    atomic.Bool
@@ -60,7 +64,8 @@ var (
 
 // New connects to the servers described by opts and verifies them with PING
 // (on a cluster, on every master): within opts.DialTimeout and the deadline
-// of ctx, each reply within opts.OpTimeout. It is fail-closed: it returns an
+// of ctx, each reply within opts.OpTimeout; on a cluster it also loads the
+// slot table of the batches' fast path. It is fail-closed: it returns an
 // error rather than a Backend that is not connected.
 func New(ctx context.Context, opts Options) (*Backend, error) {
 	opts, err := opts.withDefaults()
@@ -80,7 +85,39 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 		_ = b.client.Close()
 		return nil, fmt.Errorf("redis: connecting to %s: %w", b.name, err)
 	}
+	if err := b.startFastPath(ctx, opts); err != nil {
+		_ = b.client.Close()
+		return nil, fmt.Errorf("redis: connecting to %s: %w", b.name, err)
+	}
 	return b, nil
+}
+
+// startFastPath sets up the batches' fast path for a single server or a
+// cluster (loading its slot table), unless opts disable it or name a
+// Sentinel master. Its connections are dialed on first use.
+func (b *Backend) startFastPath(ctx context.Context, opts Options) error {
+	if opts.NoFastPath || opts.MasterName != "" {
+		return nil
+	}
+	cfg := &poolConfig{
+		size:        opts.PoolSize,
+		dialTimeout: opts.DialTimeout,
+		password:    opts.Password,
+		dialer:      opts.Dialer,
+		maxValue:    opts.MaxValueSize,
+	}
+	f := newFastPath()
+	if b.cluster == nil {
+		f.single = newNodePool(opts.Addrs[0], 0, cfg)
+	} else {
+		f.cluster = newSlotRouter(cfg, opts.DialTimeout+opts.OpTimeout, b.clusterSlots)
+		if err := f.cluster.refresh(ctx); err != nil {
+			f.close()
+			return err
+		}
+	}
+	b.fast = f
+	return nil
 }
 
 // ping checks the server, or every master of a cluster, under ctx.
@@ -108,6 +145,16 @@ func (b *Backend) opContext(ctx context.Context) (context.Context, context.Cance
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, b.opTimeout)
+}
+
+// deadline returns the deadline of a batch starting now: OpTimeout from
+// now, or the deadline of ctx when sooner.
+func (b *Backend) deadline(ctx context.Context) time.Time {
+	dl := time.Now().Add(b.opTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		return d
+	}
+	return dl
 }
 
 // begin checks that a call may start: the Backend is open and ctx is live.
@@ -187,6 +234,9 @@ func (b *Backend) Healthy(ctx context.Context) bool {
 func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return nil
+	}
+	if b.fast != nil {
+		b.fast.close()
 	}
 	if err := b.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 		return fmt.Errorf("redis: close: %w", err)

@@ -86,11 +86,14 @@ func TestLostReplyIsNotRetried(t *testing.T) {
 		addrs   []string
 		cluster bool
 		batch   bool
+		noFast  bool
 	}{
-		{"single/SetNX", []string{srv.Addr()}, false, false},
-		{"single/SetNXBatch", []string{srv.Addr()}, false, true},
-		{"cluster/SetNX", cluster.Addrs(), true, false},
-		{"cluster/SetNXBatch", cluster.Addrs(), true, true},
+		{"single/SetNX", []string{srv.Addr()}, false, false, false},
+		{"single/SetNXBatch/fast", []string{srv.Addr()}, false, true, false},
+		{"single/SetNXBatch/goredis", []string{srv.Addr()}, false, true, true},
+		{"cluster/SetNX", cluster.Addrs(), true, false, false},
+		{"cluster/SetNXBatch/fast", cluster.Addrs(), true, true, false},
+		{"cluster/SetNXBatch/goredis", cluster.Addrs(), true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -118,6 +121,7 @@ func TestLostReplyIsNotRetried(t *testing.T) {
 			b := newBackend(t, tc.addrs, tc.cluster, func(o *Options) {
 				o.Dialer = loser.dial
 				o.OpTimeout = 5 * time.Second // the fault, not a timeout, must end the call
+				o.NoFastPath = tc.noFast
 			})
 			loser.armed.Store(true)
 			var (

@@ -47,7 +47,8 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.PoolSize != DefaultPoolSize() || o.DialTimeout != cache.DefaultDialTimeout || o.OpTimeout != cache.DefaultOpTimeout {
+	if o.PoolSize != DefaultPoolSize() || o.DialTimeout != cache.DefaultDialTimeout || o.OpTimeout != cache.DefaultOpTimeout ||
+		o.MaxValueSize != DefaultMaxValueSize || o.NoFastPath {
 		t.Fatalf("defaults = %+v", o)
 	}
 	if want := max(8, 4*runtime.GOMAXPROCS(0)); DefaultPoolSize() != want {
