@@ -25,6 +25,11 @@ lint:
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
 
+# The README's demo: submitters with duplicates → proxy (memory backend) →
+# IPv4 loopback multicast → fabric tap, printing what was delivered.
+demo:
+	$(GO) run ./bench/demo
+
 # Go micro-benchmarks of every package (compact table), then short
 # loadgen → relay → sink runs over IPv4 loopback multicast; see bench/README.md.
 bench:
