@@ -147,6 +147,7 @@ func demo(ctx context.Context, c config, out io.Writer) (bool, error) {
 	reg := prometheus.NewRegistry()
 	px, err := proxy.New(proxy.Options{
 		Listen:     "127.0.0.1:0",
+		RecvBuffer: fab.RecvBuffer, // what cmd/proxy's -rcvbuf defaults to
 		Fabric:     fab,
 		FlowSource: netip.MustParseAddr("127.0.0.1"),
 		DedupCap:   proxy.DefaultDedupCap,

@@ -12,7 +12,10 @@ import (
 
 // Egress multicasts batches of frames to their groups on every configured
 // interface: one udpio.Conn per interface, with IP_MULTICAST_IF, loop, hop
-// limit and send buffer set from Options. Each worker goroutine owns its own
+// limit and send buffer set from Options. The sockets are blocking-mode
+// (udpio.Options.Blocking): they are written in the hot loops, and outside
+// the runtime poller a freed send buffer wakes no idle thread; a full send
+// buffer makes Send wait in the kernel. Each worker goroutine owns its own
 // Egress; an Egress is not safe for concurrent use (except Addr and Table).
 type Egress struct {
 	table frame.GroupTable
@@ -41,6 +44,7 @@ func NewEgress(o Options) (*Egress, error) {
 			NoMulticastLoop:    !o.Loop,
 			MulticastHops:      o.Hops,
 			BatchSize:          o.Batch,
+			Blocking:           true,
 		})
 		if err != nil {
 			e.Close()

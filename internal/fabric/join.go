@@ -71,7 +71,10 @@ func JoinShards(conn Joiner, o Options, extra ...uint16) error {
 // SO_REUSEPORT so it can share the port with listeners and endpoints on the
 // host; each such socket gets its own copy of every datagram) with o's
 // receive buffer and batch size, and joins every shard group plus extra on
-// every interface.
+// every interface. A tap carries the whole fabric's traffic, so its socket is
+// blocking-mode (udpio.Options.Blocking): ReadBatch waits in the kernel, a
+// read deadline applies from the next ReadBatch call, and Close wakes a
+// blocked read.
 func OpenTap(o Options, extra ...uint16) (*udpio.Conn, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -85,6 +88,7 @@ func OpenTap(o Options, extra ...uint16) (*udpio.Conn, error) {
 		ReusePort:  true,
 		RecvBuffer: o.RecvBuffer,
 		BatchSize:  o.Batch,
+		Blocking:   true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fabric: tap: %w", err)

@@ -7,7 +7,12 @@
 //
 // Each worker owns one ingress socket (SO_REUSEPORT), one egress
 // (fabric.Egress: a socket per interface), one txidset.Claimer and
-// preallocated scratch. Per batch, with no goroutine between read and write:
+// preallocated scratch. The UDP sockets, ingress and egress, are blocking
+// ones outside the Go runtime's poller (udpio.Options.Blocking): the ops
+// server, the TCP listener and backend connections keep goroutines waiting
+// in the poller, and every datagram on a poller-registered hot socket would
+// wake an idle thread for nothing (see package udpio). Per batch, with no
+// goroutine between read and write:
 //
 //	udpio ReadBatch (recvmmsg, up to -batch datagrams)
 //	→ classify each: frame.Peek/Parse (views, no copy) and the table below
@@ -78,8 +83,9 @@
 // full shard evicted (flows_evicted_total), and flows idle for -flow-idle
 // removed by a sweep that a worker runs between batches at most every
 // -flow-idle/4 (no ticker goroutine: a pending timer makes the Go runtime
-// park an idle thread in epoll_wait, where the busy sockets' readiness
-// edges wake it tens of thousands of times a second). A flow created again starts over at SeqNum
+// park an idle thread in epoll_wait, where the readiness edges of any busy
+// poller-registered socket would wake it tens of thousands of times a
+// second). A flow created again starts over at SeqNum
 // 1 under the same HashKey; listeners re-baseline on it, and the idle
 // default (15 min) exceeds the longest retry-endpoint frame TTL (blocks,
 // 10 min) so that no endpoint still caches an old frame under a reused

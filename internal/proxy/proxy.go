@@ -184,7 +184,11 @@ func (p *Proxy) bind(deps Deps) error {
 	}
 	addr := o.Listen
 	for i := range o.Workers {
-		c, err := listen(addr, udpio.Options{ReusePort: true, RecvBuffer: o.RecvBuffer, BatchSize: o.Batch})
+		// Blocking: the ingress is read in the hot loop, and the proxy always
+		// has poller waiters (ops server, TCP, backend): see package udpio.
+		c, err := listen(addr, udpio.Options{
+			ReusePort: true, RecvBuffer: o.RecvBuffer, BatchSize: o.Batch, Blocking: true,
+		})
 		if err != nil {
 			return fmt.Errorf("proxy: -listen %s: %w", addr, err)
 		}

@@ -2,6 +2,7 @@ package udpio
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,14 +27,15 @@ func reportPackets(b *testing.B) {
 // and in the one-datagram fallback) with golang.org/x/net/ipv4.PacketConn's,
 // which allocates a *net.UDPAddr per datagram read.
 func BenchmarkLoopback(b *testing.B) {
-	b.Run("udpio", func(b *testing.B) { benchUDPIO(b, false) })
-	b.Run("udpio-single", func(b *testing.B) { benchUDPIO(b, true) })
+	for _, m := range modes {
+		b.Run("udpio-"+strings.ReplaceAll(m.name, "/", "-"), func(b *testing.B) { benchUDPIO(b, m) })
+	}
 	b.Run("xnet-ipv4", benchXNet)
 }
 
-func benchUDPIO(b *testing.B, single bool) {
-	rx := listenMode(b, single, "udp4", "127.0.0.1:0", Options{RecvBuffer: 8 << 20})
-	tx := listenMode(b, single, "udp4", "127.0.0.1:0", Options{SendBuffer: 8 << 20})
+func benchUDPIO(b *testing.B, m mode) {
+	rx := listenMode(b, m, "udp4", "127.0.0.1:0", Options{RecvBuffer: 8 << 20})
+	tx := listenMode(b, m, "udp4", "127.0.0.1:0", Options{SendBuffer: 8 << 20})
 	out := toMessages(randomFrames(13, benchBatch, benchPayload, benchPayload), rx.LocalAddr())
 	in := NewMessages(benchBatch, 2048)
 	rx.SetReadDeadline(time.Now().Add(time.Minute)) // a lost datagram fails, not hangs

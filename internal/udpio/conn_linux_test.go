@@ -30,8 +30,8 @@ func TestLoopbackRoundTrip(t *testing.T) {
 	for _, tc := range tests {
 		for _, mode := range modes {
 			t.Run(tc.name+"/"+mode.name, func(t *testing.T) {
-				rx := listenMode(t, mode.single, tc.rxNet, tc.rxAddr, Options{RecvBuffer: 4 << 20})
-				tx := listenMode(t, mode.single, tc.txNet, tc.txAddr, Options{})
+				rx := listenMode(t, mode, tc.rxNet, tc.rxAddr, Options{RecvBuffer: 4 << 20})
+				tx := listenMode(t, mode, tc.txNet, tc.txAddr, Options{})
 				dst := netip.AddrPortFrom(netip.MustParseAddr(tc.dstIP), rx.LocalAddr().Port())
 				frames := randomFrames(1, 48, 4, 1400)
 				sendFrames(t, tx, frames, dst)
@@ -47,19 +47,23 @@ func TestLoopbackRoundTrip(t *testing.T) {
 }
 
 func TestConnectedPeer(t *testing.T) {
-	rx := listen(t, "udp4", "127.0.0.1:0", Options{})
-	tx := listen(t, "udp4", "127.0.0.1:0", Options{Peer: rx.LocalAddr()})
-	frames := randomFrames(2, 8, 4, 100)
-	msgs := toMessages(frames, netip.AddrPort{}) // zero Addr: the peer
-	if n, err := tx.WriteBatch(msgs); n != len(msgs) || err != nil {
-		t.Fatalf("WriteBatch = %d, %v", n, err)
-	}
-	checkFrames(t, readDatagrams(t, rx, len(frames)), frames, tx.LocalAddr())
+	inIOModes(t, func(t *testing.T, m mode) {
+		rx := listenMode(t, m, "udp4", "127.0.0.1:0", Options{})
+		tx := listenMode(t, m, "udp4", "127.0.0.1:0", Options{Peer: rx.LocalAddr()})
+		frames := randomFrames(2, 8, 4, 100)
+		msgs := toMessages(frames, netip.AddrPort{}) // zero Addr: the peer
+		if n, err := tx.WriteBatch(msgs); n != len(msgs) || err != nil {
+			t.Fatalf("WriteBatch = %d, %v", n, err)
+		}
+		checkFrames(t, readDatagrams(t, rx, len(frames)), frames, tx.LocalAddr())
+	})
 }
 
-func TestBatchSizeOption(t *testing.T) {
-	rx := listen(t, "udp4", "127.0.0.1:0", Options{BatchSize: 4})
-	tx := listen(t, "udp4", "127.0.0.1:0", Options{BatchSize: 4})
+func TestBatchSizeOption(t *testing.T) { inIOModes(t, testBatchSizeOption) }
+
+func testBatchSizeOption(t *testing.T, m mode) {
+	rx := listenMode(t, m, "udp4", "127.0.0.1:0", Options{BatchSize: 4})
+	tx := listenMode(t, m, "udp4", "127.0.0.1:0", Options{BatchSize: 4})
 	frames := randomFrames(3, 10, 4, 64)
 	sendFrames(t, tx, frames, rx.LocalAddr()) // three sendmmsg calls
 	rx.SetReadDeadline(time.Now().Add(waitTimeout))
@@ -83,8 +87,8 @@ func TestBatchSizeOption(t *testing.T) {
 func TestReadBatchFlagsTruncation(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			rx := listenMode(t, mode.single, "udp4", "127.0.0.1:0", Options{})
-			tx := listen(t, "udp4", "127.0.0.1:0", Options{})
+			rx := listenMode(t, mode, "udp4", "127.0.0.1:0", Options{})
+			tx := listenMode(t, mode, "udp4", "127.0.0.1:0", Options{})
 			frames := [][]byte{make([]byte, 100), []byte("fits")}
 			sendFrames(t, tx, frames, rx.LocalAddr())
 			rx.SetReadDeadline(time.Now().Add(waitTimeout))
@@ -108,8 +112,8 @@ func TestReadBatchFlagsTruncation(t *testing.T) {
 func TestWriteBatchSkipsRejectedMessages(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			rx := listen(t, "udp4", "127.0.0.1:0", Options{})
-			tx := listenMode(t, mode.single, "udp4", "127.0.0.1:0", Options{})
+			rx := listenMode(t, mode, "udp4", "127.0.0.1:0", Options{})
+			tx := listenMode(t, mode, "udp4", "127.0.0.1:0", Options{})
 			dst := rx.LocalAddr()
 			msgs := []Message{
 				{Buf: []byte("a"), Addr: dst},
@@ -134,7 +138,7 @@ func TestWriteBatchSkipsRejectedMessages(t *testing.T) {
 func TestCloseUnblocksReadBatch(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			c, err := Listen("udp4", "127.0.0.1:0", Options{})
+			c, err := Listen("udp4", "127.0.0.1:0", Options{Blocking: mode.blocking})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +172,9 @@ func TestCloseUnblocksReadBatch(t *testing.T) {
 	}
 }
 
-func TestListenErrors(t *testing.T) {
+func TestListenErrors(t *testing.T) { inIOModes(t, testListenErrors) }
+
+func testListenErrors(t *testing.T, m mode) {
 	tests := []struct {
 		name, network string
 		opts          Options
@@ -178,9 +184,21 @@ func TestListenErrors(t *testing.T) {
 		{"hops", "udp4", Options{MulticastHops: 256}, "outside 1..255"},
 		{"interface", "udp4", Options{MulticastInterface: "nosuchif0"}, `"nosuchif0"`},
 		{"interface v6", "udp6", Options{MulticastInterface: "nosuchif0"}, `"nosuchif0"`},
+		{"address", "udp4", Options{}, "nosuchhost.invalid"},
+		{"zone", "udp6", Options{}, "nosuchif0"},
+		{"in use", "udp4", Options{}, "address already in use"},
+	}
+	busy := listen(t, "udp4", "127.0.0.1:0", Options{})
+	addrs := map[string]string{
+		"address": "nosuchhost.invalid:0", "zone": "[fe80::1%nosuchif0]:0", "in use": busy.LocalAddr().String(),
 	}
 	for _, tc := range tests {
-		c, err := Listen(tc.network, ":0", tc.opts)
+		tc.opts.Blocking = m.blocking
+		addr := ":0"
+		if a, ok := addrs[tc.name]; ok {
+			addr = a
+		}
+		c, err := Listen(tc.network, addr, tc.opts)
 		if err == nil {
 			c.Close()
 			t.Errorf("%s: Listen succeeded", tc.name)
@@ -192,8 +210,10 @@ func TestListenErrors(t *testing.T) {
 	}
 }
 
-func TestSocketOptionsApplied(t *testing.T) {
-	c := listen(t, "udp", ":0", Options{
+func TestSocketOptionsApplied(t *testing.T) { inIOModes(t, testSocketOptionsApplied) }
+
+func testSocketOptionsApplied(t *testing.T, m mode) {
+	c := listenMode(t, m, "udp", ":0", Options{
 		ReusePort: true, MulticastInterface: "lo", MulticastHops: 7, NoMulticastLoop: true,
 	})
 	want := []struct {
@@ -201,6 +221,9 @@ func TestSocketOptionsApplied(t *testing.T) {
 		name            string
 	}{
 		{unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"},
+		{unix.SOL_SOCKET, unix.SO_BROADCAST, 1, "SO_BROADCAST"}, // as the net package sets it
+		{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0, "IPV6_V6ONLY"}, // "udp" on a wildcard: dual stack
+		{unix.SOL_SOCKET, unix.SO_TYPE, unix.SOCK_DGRAM, "SO_TYPE"},
 		{unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"},
 		{unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL"},
 		{unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 7, "IP_MULTICAST_TTL"},
@@ -210,12 +233,19 @@ func TestSocketOptionsApplied(t *testing.T) {
 		{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"},
 		{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, 1, "IPV6_MULTICAST_IF"}, // lo is index 1
 	}
-	err := withFD(c.rc, func(fd int) error {
+	err := c.control(func(fd int) error {
 		for _, w := range want {
 			got, err := unix.GetsockoptInt(fd, w.level, w.opt)
 			if err != nil || got != w.val {
 				t.Errorf("%s = %d, %v; want %d", w.name, got, err, w.val)
 			}
+		}
+		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if nonblock := fl&unix.O_NONBLOCK != 0; err != nil || nonblock == m.blocking {
+			t.Errorf("O_NONBLOCK = %v, %v; want %v in %s mode", nonblock, err, !m.blocking, m.name)
+		}
+		if fd, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fd&unix.FD_CLOEXEC == 0 {
+			t.Errorf("FD_CLOEXEC not set: %#x, %v", fd, err)
 		}
 		return nil
 	})
@@ -224,8 +254,10 @@ func TestSocketOptionsApplied(t *testing.T) {
 	}
 }
 
-func TestBufferSizes(t *testing.T) {
-	c := listen(t, "udp4", "127.0.0.1:0", Options{})
+func TestBufferSizes(t *testing.T) { inIOModes(t, testBufferSizes) }
+
+func testBufferSizes(t *testing.T, m mode) {
+	c := listenMode(t, m, "udp4", "127.0.0.1:0", Options{})
 	if rcv, snd := c.BufferSizes(); rcv <= 0 || snd <= 0 {
 		t.Errorf("default BufferSizes = %d, %d", rcv, snd)
 	}
@@ -237,7 +269,7 @@ func TestBufferSizes(t *testing.T) {
 	}
 	// With CAP_NET_ADMIN, FORCE grants more than net.core.rmem_max.
 	const big = 64 << 20
-	c = listen(t, "udp4", "127.0.0.1:0", Options{RecvBuffer: big, SendBuffer: big / 2})
+	c = listenMode(t, m, "udp4", "127.0.0.1:0", Options{RecvBuffer: big, SendBuffer: big / 2})
 	if rcv, snd := c.BufferSizes(); rcv != 2*big || snd != big {
 		t.Errorf("forced BufferSizes = %d, %d; want %d, %d", rcv, snd, 2*big, big)
 	}
@@ -260,6 +292,10 @@ func hasCapNetAdmin(t *testing.T) bool {
 // locked thread (capabilities are per thread on Linux), so SO_RCVBUFFORCE is
 // refused and the plain option, capped by net.core.rmem_max, applies.
 func TestBufferSizeFallsBackWithoutCapNetAdmin(t *testing.T) {
+	inIOModes(t, testBufferSizeFallsBackWithoutCapNetAdmin)
+}
+
+func testBufferSizeFallsBackWithoutCapNetAdmin(t *testing.T, m mode) {
 	const big = 1 << 30 // above any sane rmem_max
 	type result struct {
 		c   *Conn
@@ -279,7 +315,7 @@ func TestBufferSizeFallsBackWithoutCapNetAdmin(t *testing.T) {
 			done <- result{err: err}
 			return
 		}
-		c, err := Listen("udp4", "127.0.0.1:0", Options{RecvBuffer: big, SendBuffer: big})
+		c, err := Listen("udp4", "127.0.0.1:0", Options{RecvBuffer: big, SendBuffer: big, Blocking: m.blocking})
 		done <- result{c, err}
 	}()
 	r := <-done
@@ -301,8 +337,8 @@ func TestBufferSizeFallsBackWithoutCapNetAdmin(t *testing.T) {
 func TestKernelDropsCounted(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			rx := listenMode(t, mode.single, "udp4", "127.0.0.1:0", Options{RecvBuffer: 1}) // kernel minimum
-			tx := listen(t, "udp4", "127.0.0.1:0", Options{})
+			rx := listenMode(t, mode, "udp4", "127.0.0.1:0", Options{RecvBuffer: 1}) // kernel minimum
+			tx := listenMode(t, mode, "udp4", "127.0.0.1:0", Options{})
 			const flood = 200
 			sendFrames(t, tx, randomFrames(5, flood, 1000, 1000), rx.LocalAddr())
 			msgs := NewMessages(8, 2048)
@@ -334,8 +370,8 @@ func TestZeroAllocsPerBatch(t *testing.T) {
 	for _, network := range []struct{ net, addr string }{{"udp4", "127.0.0.1:0"}, {"udp6", "[::1]:0"}} {
 		for _, mode := range modes {
 			t.Run(network.net+"/"+mode.name, func(t *testing.T) {
-				rx := listenMode(t, mode.single, network.net, network.addr, Options{RecvBuffer: 8 << 20})
-				tx := listenMode(t, mode.single, network.net, network.addr, Options{})
+				rx := listenMode(t, mode, network.net, network.addr, Options{RecvBuffer: 8 << 20})
+				tx := listenMode(t, mode, network.net, network.addr, Options{})
 				const runs, batch = 100, 8
 				out := toMessages(randomFrames(6, batch, 64, 256), rx.LocalAddr())
 				in := NewMessages(batch, 2048)
@@ -365,9 +401,11 @@ func TestZeroAllocsPerBatch(t *testing.T) {
 // TestConcurrentReadAndWrite runs a reader and a writer goroutine on each of
 // two Conns at once, as the hot loops do; the race detector checks that the
 // read and write sides share no state.
-func TestConcurrentReadAndWrite(t *testing.T) {
-	a := listen(t, "udp4", "127.0.0.1:0", Options{RecvBuffer: 4 << 20})
-	b := listen(t, "udp4", "127.0.0.1:0", Options{RecvBuffer: 4 << 20})
+func TestConcurrentReadAndWrite(t *testing.T) { inIOModes(t, testConcurrentReadAndWrite) }
+
+func testConcurrentReadAndWrite(t *testing.T, m mode) {
+	a := listenMode(t, m, "udp4", "127.0.0.1:0", Options{RecvBuffer: 4 << 20})
+	b := listenMode(t, m, "udp4", "127.0.0.1:0", Options{RecvBuffer: 4 << 20})
 	const rounds = 20
 	frames := randomFrames(14, 10, 4, 512)
 	errc := make(chan error, 4)

@@ -9,11 +9,30 @@ import (
 	"time"
 )
 
-// modes are the two I/O paths every round-trip test runs over.
-var modes = []struct {
-	name   string
-	single bool
-}{{"mmsg", false}, {"single", true}}
+// mode is one way of running a Conn: over the runtime poller or blocking
+// (Options.Blocking), with recvmmsg/sendmmsg or the one-datagram fallback.
+type mode struct {
+	name     string
+	single   bool
+	blocking bool
+}
+
+// modes are the four I/O paths every round-trip test runs over.
+var modes = []mode{
+	{"poll/mmsg", false, false}, {"poll/single", true, false},
+	{"blocking/mmsg", false, true}, {"blocking/single", true, true},
+}
+
+// ioModes are the two descriptor modes, for tests that do not care about
+// the one-datagram fallback.
+var ioModes = []mode{{"poll", false, false}, {"blocking", false, true}}
+
+// inIOModes runs test once per descriptor mode, as subtests.
+func inIOModes(t *testing.T, test func(t *testing.T, m mode)) {
+	for _, m := range ioModes {
+		t.Run(m.name, func(t *testing.T) { test(t, m) })
+	}
+}
 
 func listen(t testing.TB, network, addr string, opts Options) *Conn {
 	t.Helper()
@@ -25,12 +44,13 @@ func listen(t testing.TB, network, addr string, opts Options) *Conn {
 	return c
 }
 
-// listenMode is listen with the one-datagram fallback forced when single
-// is set.
-func listenMode(t testing.TB, single bool, network, addr string, opts Options) *Conn {
+// listenMode is listen in mode m: blocking or not, and with the
+// one-datagram fallback forced when m.single is set.
+func listenMode(t testing.TB, m mode, network, addr string, opts Options) *Conn {
 	t.Helper()
+	opts.Blocking = m.blocking
 	c := listen(t, network, addr, opts)
-	forceSingle(c, single)
+	forceSingle(c, m.single)
 	return c
 }
 
@@ -38,6 +58,22 @@ func listenMode(t testing.TB, single bool, network, addr string, opts Options) *
 // finds no recvmmsg/sendmmsg.
 func forceSingle(c *Conn, single bool) {
 	c.r.single, c.w.single = single, single
+}
+
+// readAllocs returns the allocations per ReadBatch call on rx over runs
+// calls; datagrams must be queued for every call.
+func readAllocs(t testing.TB, rx *Conn, in []Message, runs int) float64 {
+	t.Helper()
+	var failed error
+	allocs := testing.AllocsPerRun(runs, func() {
+		if _, err := rx.ReadBatch(in); err != nil {
+			failed = err
+		}
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	return allocs
 }
 
 // randomFrames returns n distinct frames of random sizes in [minLen, maxLen]

@@ -37,6 +37,11 @@ type batch struct {
 
 	single bool // one datagram per call with recvmsg/sendmsg
 	write  bool // sendmmsg/sendmsg rather than recvmmsg/recvmsg
+	// flags are the flags of every call: for a blocking-mode read
+	// MSG_WAITFORONE (wait for the first datagram only; recvmsg ignores
+	// it), for a blocking-mode write MSG_NOSIGNAL (no SIGPIPE when a
+	// shutdown by Close makes it fail with EPIPE).
+	flags uintptr
 
 	// count is the number of headers prepared for the next system call;
 	// n and errno are its result, set by call.
@@ -49,13 +54,19 @@ type batch struct {
 	fn func(fd uintptr) bool
 }
 
-func newBatch(size int, write bool) *batch {
+func newBatch(size int, write, blocking bool) *batch {
 	b := &batch{
 		hdrs:   make([]unix.Mmsghdr, size),
 		iovs:   make([]unix.Iovec, size),
 		names:  make([]rawSockaddr, size),
 		single: !batchSyscalls(),
 		write:  write,
+	}
+	switch {
+	case blocking && write:
+		b.flags = unix.MSG_NOSIGNAL
+	case blocking:
+		b.flags = unix.MSG_WAITFORONE
 	}
 	if !write {
 		b.oob = make([]byte, size*oobSize)
@@ -90,7 +101,8 @@ func (b *batch) setBuf(i int, buf []byte) {
 }
 
 // call makes one system call over hdrs[:count] on fd. It reports false on
-// EAGAIN so the runtime poller waits for the socket and calls again.
+// EAGAIN: the runtime poller then waits for the socket and calls again (a
+// blocking-mode socket reports it only when SO_RCVTIMEO runs out).
 func (b *batch) call(fd uintptr) bool {
 	for {
 		var (
@@ -100,16 +112,16 @@ func (b *batch) call(fd uintptr) bool {
 		hdrs := uintptr(unsafe.Pointer(&b.hdrs[0]))
 		switch {
 		case b.single && b.write:
-			_, _, e = unix.Syscall(unix.SYS_SENDMSG, fd, hdrs, 0)
+			_, _, e = unix.Syscall(unix.SYS_SENDMSG, fd, hdrs, b.flags)
 			r = 1
 		case b.single:
-			r, _, e = unix.Syscall(unix.SYS_RECVMSG, fd, hdrs, 0)
+			r, _, e = unix.Syscall(unix.SYS_RECVMSG, fd, hdrs, b.flags&^unix.MSG_WAITFORONE)
 			b.hdrs[0].Len = uint32(r) // recvmsg returns bytes, recvmmsg sets Len
 			r = 1
 		case b.write:
-			r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, hdrs, uintptr(b.count), 0, 0, 0)
+			r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, hdrs, uintptr(b.count), b.flags, 0, 0)
 		default:
-			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, hdrs, uintptr(b.count), 0, 0, 0)
+			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, hdrs, uintptr(b.count), b.flags, 0, 0)
 		}
 		switch e {
 		case unix.EINTR:

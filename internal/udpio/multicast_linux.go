@@ -71,7 +71,7 @@ func (c *Conn) membership(opt int, verb string, group, source netip.Addr, iface 
 	} else if c.family == unix.AF_INET {
 		return fail(ErrAddressFamily)
 	}
-	err := withFD(c.rc, func(fd int) error {
+	err := c.control(func(fd int) error {
 		var idx uint32
 		if iface != "" {
 			var err error

@@ -30,8 +30,8 @@ func logLoopbackFlags(t *testing.T) {
 }
 
 // loopbackSender opens a socket that multicasts out of lo from addr.
-func loopbackSender(t *testing.T, network, addr string) *Conn {
-	return listen(t, network, addr, Options{MulticastInterface: "lo", MulticastHops: 1})
+func loopbackSender(t *testing.T, m mode, network, addr string) *Conn {
+	return listenMode(t, m, network, addr, Options{MulticastInterface: "lo", MulticastHops: 1})
 }
 
 func TestIPv4MulticastLoopback(t *testing.T) {
@@ -39,9 +39,8 @@ func TestIPv4MulticastLoopback(t *testing.T) {
 	for i, mode := range modes {
 		for _, rxNet := range []string{"udp4", "udp"} { // udp: dual stack joins an IPv4 group
 			t.Run(mode.name+"/"+rxNet, func(t *testing.T) {
-				rx := listenMode(t, mode.single, rxNet, ":0", Options{RecvBuffer: 4 << 20})
-				tx := loopbackSender(t, "udp4", "127.0.0.1:0")
-				forceSingle(tx, mode.single)
+				rx := listenMode(t, mode, rxNet, ":0", Options{RecvBuffer: 4 << 20})
+				tx := loopbackSender(t, mode, "udp4", "127.0.0.1:0")
 				group := testGroup4(10 + i)
 				if err := rx.JoinGroup(group, "lo"); err != nil {
 					t.Fatal(err)
@@ -58,12 +57,14 @@ func TestIPv4MulticastLoopback(t *testing.T) {
 // itself, although another socket bound to the same port joined more. The
 // control socket keeps the kernel default IP_MULTICAST_ALL=1 and does get the
 // foreign group, so the test would notice the option missing.
-func TestMulticastAllOff(t *testing.T) {
+func TestMulticastAllOff(t *testing.T) { inIOModes(t, testMulticastAllOff) }
+
+func testMulticastAllOff(t *testing.T, m mode) {
 	logLoopbackFlags(t)
-	joined := listen(t, "udp4", ":0", Options{ReusePort: true})
+	joined := listenMode(t, m, "udp4", ":0", Options{ReusePort: true})
 	port := joined.LocalAddr().Port()
-	other := listen(t, "udp4", fmt.Sprintf(":%d", port), Options{ReusePort: true})
-	control := listen(t, "udp4", fmt.Sprintf(":%d", port), Options{ReusePort: true, keepMulticastAll: true})
+	other := listenMode(t, m, "udp4", fmt.Sprintf(":%d", port), Options{ReusePort: true})
+	control := listenMode(t, m, "udp4", fmt.Sprintf(":%d", port), Options{ReusePort: true, keepMulticastAll: true})
 	g1, g2 := testGroup4(20), testGroup4(21)
 	for _, j := range []struct {
 		c *Conn
@@ -73,7 +74,7 @@ func TestMulticastAllOff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tx := loopbackSender(t, "udp4", "127.0.0.1:0")
+	tx := loopbackSender(t, m, "udp4", "127.0.0.1:0")
 	frames := randomFrames(8, 5, 4, 64)
 	sendFrames(t, tx, frames, netip.AddrPortFrom(g1, port))
 	marker := [][]byte{[]byte("marker to g2")}
@@ -87,9 +88,11 @@ func TestMulticastAllOff(t *testing.T) {
 	}
 }
 
-func TestLeaveGroup(t *testing.T) {
-	rx := listen(t, "udp4", ":0", Options{})
-	tx := loopbackSender(t, "udp4", "127.0.0.1:0")
+func TestLeaveGroup(t *testing.T) { inIOModes(t, testLeaveGroup) }
+
+func testLeaveGroup(t *testing.T, m mode) {
+	rx := listenMode(t, m, "udp4", ":0", Options{})
+	tx := loopbackSender(t, m, "udp4", "127.0.0.1:0")
 	g1, g2 := testGroup4(30), testGroup4(31)
 	for _, g := range []netip.Addr{g1, g2} {
 		if err := rx.JoinGroup(g, "lo"); err != nil {
@@ -116,10 +119,12 @@ func TestLeaveGroup(t *testing.T) {
 	checkFrames(t, readDatagrams(t, rx, 1), marker, tx.LocalAddr())
 }
 
-func TestSourceSpecificJoin(t *testing.T) {
-	rx := listen(t, "udp4", ":0", Options{})
-	wanted := loopbackSender(t, "udp4", "127.0.0.2:0")
-	unwanted := loopbackSender(t, "udp4", "127.0.0.1:0")
+func TestSourceSpecificJoin(t *testing.T) { inIOModes(t, testSourceSpecificJoin) }
+
+func testSourceSpecificJoin(t *testing.T, m mode) {
+	rx := listenMode(t, m, "udp4", ":0", Options{})
+	wanted := loopbackSender(t, m, "udp4", "127.0.0.2:0")
+	unwanted := loopbackSender(t, m, "udp4", "127.0.0.1:0")
 	group := netip.AddrFrom4([4]byte{232, 255, byte(os.Getpid()), 1})
 	dst := netip.AddrPortFrom(group, rx.LocalAddr().Port())
 	src := wanted.LocalAddr().Addr()
@@ -139,8 +144,10 @@ func TestSourceSpecificJoin(t *testing.T) {
 	}
 }
 
-func TestJoinErrors(t *testing.T) {
-	v4 := listen(t, "udp4", ":0", Options{})
+func TestJoinErrors(t *testing.T) { inIOModes(t, testJoinErrors) }
+
+func testJoinErrors(t *testing.T, m mode) {
+	v4 := listenMode(t, m, "udp4", ":0", Options{})
 	tests := []struct {
 		name          string
 		group, source string
@@ -194,13 +201,15 @@ var families = []struct {
 // TestJoinManyGroups joins all shard groups on one socket in a fresh
 // namespace, after showing the kernel defaults that stop it and the errors
 // that name them.
-func TestJoinManyGroups(t *testing.T) {
+func TestJoinManyGroups(t *testing.T) { inIOModes(t, testJoinManyGroups) }
+
+func testJoinManyGroups(t *testing.T, m mode) {
 	n := netns.New(t)
 	join := func(network string, gen func(int) netip.Addr) (int, error) {
 		var joined int
 		var joinErr error
 		err := n.Run(func() error {
-			c, err := Listen(network, ":0", Options{})
+			c, err := Listen(network, ":0", Options{Blocking: m.blocking})
 			if err != nil {
 				return err
 			}
@@ -242,7 +251,7 @@ func TestJoinManyGroups(t *testing.T) {
 	}
 	// The memberships are real: the last group delivers.
 	err := n.Run(func() error {
-		rx, err := Listen("udp4", ":0", Options{})
+		rx, err := Listen("udp4", ":0", Options{Blocking: m.blocking})
 		if err != nil {
 			return err
 		}
@@ -250,7 +259,7 @@ func TestJoinManyGroups(t *testing.T) {
 		if _, err := joinUntilError(rx, shardGroups, shard4); err != nil {
 			return err
 		}
-		tx, err := Listen("udp4", "127.0.0.1:0", Options{MulticastInterface: "lo"})
+		tx, err := Listen("udp4", "127.0.0.1:0", Options{MulticastInterface: "lo", Blocking: m.blocking})
 		if err != nil {
 			return err
 		}
@@ -272,4 +281,26 @@ func TestJoinManyGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestListenOnGroupAddress: like the net package, Listen on a multicast
+// address binds the wildcard address of that port with SO_REUSEADDR, so
+// several sockets can share it; in both modes.
+func TestListenOnGroupAddress(t *testing.T) {
+	inIOModes(t, func(t *testing.T, m mode) {
+		group := testGroup4(50)
+		a := listenMode(t, m, "udp4", netip.AddrPortFrom(group, 0).String(), Options{})
+		port := a.LocalAddr().Port()
+		if want := netip.AddrPortFrom(netip.IPv4Unspecified(), port); a.LocalAddr() != want {
+			t.Errorf("LocalAddr = %v, want %v", a.LocalAddr(), want)
+		}
+		b := listenMode(t, m, "udp4", netip.AddrPortFrom(group, port).String(), Options{})
+		if err := b.JoinGroup(group, "lo"); err != nil {
+			t.Fatal(err)
+		}
+		tx := loopbackSender(t, m, "udp4", "127.0.0.1:0")
+		frames := randomFrames(18, 3, 4, 64)
+		sendFrames(t, tx, frames, netip.AddrPortFrom(group, port))
+		checkFrames(t, readDatagrams(t, b, len(frames)), frames, tx.LocalAddr())
+	})
 }

@@ -45,6 +45,15 @@ type Options struct {
 	// are capped.
 	BatchSize int
 
+	// Blocking opens a blocking socket that the Go runtime's network poller
+	// never sees: ReadBatch and WriteBatch make their system calls directly
+	// (recvmmsg with MSG_WAITFORONE, sendmmsg) and the calling goroutine's
+	// thread waits in the kernel. Set it for sockets read or written in a
+	// hot loop; the package documentation says why and what differs (a
+	// thread per blocked call; read deadlines apply per call). Zero means
+	// the runtime poller, as with the net package.
+	Blocking bool
+
 	// keepMulticastAll leaves IP_MULTICAST_ALL at the kernel default (1);
 	// tests use it to show that the default would leak foreign groups.
 	keepMulticastAll bool

@@ -27,8 +27,10 @@ func openOutput(c *Config, dst netip.AddrPort) (output, error) {
 		if dst.Addr().Is6() {
 			network, bind = "udp6", netip.IPv6Unspecified()
 		}
+		// Blocking like the multicast output (fabric.NewEgress): sendmmsg
+		// waits in the kernel when the send buffer is full.
 		conn, err := udpio.Listen(network, netip.AddrPortFrom(bind, 0).String(), udpio.Options{
-			Peer: dst, SendBuffer: c.Fabric.SendBuffer, BatchSize: c.Batch,
+			Peer: dst, SendBuffer: c.Fabric.SendBuffer, BatchSize: c.Batch, Blocking: true,
 		})
 		if err != nil {
 			return nil, err

@@ -80,7 +80,10 @@ func Open(cfg Config) (*Relay, error) {
 	fab.Batch = cfg.Batch
 	addr := cfg.Listen
 	for i := range cfg.Workers {
-		c, err := udpio.Listen("udp", addr, udpio.Options{ReusePort: true, RecvBuffer: cfg.Fabric.RecvBuffer, BatchSize: cfg.Batch})
+		// Blocking like the proxy's ingress: the same socket settings.
+		c, err := udpio.Listen("udp", addr, udpio.Options{
+			ReusePort: true, RecvBuffer: cfg.Fabric.RecvBuffer, BatchSize: cfg.Batch, Blocking: true,
+		})
 		if err != nil {
 			r.Close()
 			return nil, fmt.Errorf("ingress socket %d: %w", i, err)

@@ -77,7 +77,12 @@ func Open(cfg Config) (*Sink, error) {
 	var err error
 	switch cfg.Proto {
 	case ProtoUDP:
-		s.udp, err = udpio.Listen("udp", cfg.Listen, udpio.Options{RecvBuffer: cfg.Fabric.RecvBuffer, BatchSize: cfg.Batch})
+		// Blocking like the multicast tap (fabric.OpenTap): an instrument
+		// should not spend the CPU it shares with the pipeline under test
+		// on runtime poller wake-ups.
+		s.udp, err = udpio.Listen("udp", cfg.Listen, udpio.Options{
+			RecvBuffer: cfg.Fabric.RecvBuffer, BatchSize: cfg.Batch, Blocking: true,
+		})
 	case ProtoTCP:
 		var a *net.TCPAddr
 		if a, err = net.ResolveTCPAddr("tcp", cfg.Listen); err == nil {
