@@ -46,7 +46,7 @@ func newMetrics(o *Options, local *Local) (*metrics, []prometheus.Collector, err
 		roundTrips:    counter("backend_round_trips_total", "Claim round trips to the backend (one per ClaimBatch with tier-1 misses)."),
 		backendErrors: counter("backend_errors_total", "Claim round trips in which at least one key failed."),
 		backendUp: prometheus.NewGauge(prometheus.GaugeOpts(opts("backend_up",
-			"1 when the shared backend is connected and answering, 0 while degraded or absent."))),
+			"1 when the shared backend is connected and answering, 0 while degraded or absent (see backend_configured)."))),
 		markWritten: counter("mark_written_total", "Courtesy marks written to the backend."),
 	}
 	bs := histogram("batch_size", "TxIDs per claim round trip to the backend.", prometheus.ExponentialBuckets(1, 2, 10))
@@ -70,6 +70,14 @@ func newMetrics(o *Options, local *Local) (*metrics, []prometheus.Collector, err
 	cs := []prometheus.Collector{
 		m.localHits, m.won, m.lost, m.failOpen, m.roundTrips, m.backendErrors, bs, lat, m.backendUp,
 		m.markWritten, drops,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("backend_configured",
+			"1 when a shared backend is configured, so backend_up 0 means degraded rather than tier-1 only by design.")),
+			func() float64 {
+				if o.Backend != nil || o.BackendConfig != nil { // as normalised by withDefaults
+					return 1
+				}
+				return 0
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("local_entries", "TxIDs held in the in-process tier.")),
 			localFunc(func(l *Local) float64 { return float64(l.Len()) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("local_capacity", "Capacity of the in-process tier.")),

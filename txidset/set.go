@@ -124,6 +124,16 @@ func (s *Set) State() string {
 	return StateDegraded
 }
 
+// Backend returns the backend claims currently use, or nil while none is
+// configured, open or up. It is for cold paths such as the operator key
+// browser, which must not hold on to it.
+func (s *Set) Backend() cache.Backend {
+	if ref := s.active.Load(); ref != nil {
+		return ref.b
+	}
+	return nil
+}
+
 // Healthy is false only while a configured backend is unavailable (State
 // degraded), for a binary's /readyz. With Capacity 0 it reflects the
 // backend used by Mark.

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mcdedup/mcdedup/cache"
 	_ "github.com/mcdedup/mcdedup/cache/all" // every backend
 	"github.com/mcdedup/mcdedup/internal/logx"
 	"github.com/mcdedup/mcdedup/internal/ops"
@@ -59,7 +60,11 @@ func run(args []string, lookup func(string) (string, bool), stderr io.Writer) in
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	srv := ops.New(ops.Options{Addr: cfg.metricsAddr, Gatherer: reg, Ready: p.Ready, Pprof: cfg.pprof, Logger: log})
+	var keys *ops.KeyBrowser
+	if cfg.opts.DedupCap > 0 && cfg.opts.Backend != nil && cfg.opts.Backend.Backend != cache.BackendNone {
+		keys = &ops.KeyBrowser{Lookup: p.Backend}
+	}
+	srv := ops.New(ops.Options{Addr: cfg.metricsAddr, Gatherer: reg, Ready: p.Ready, Pprof: cfg.pprof, Keys: keys, Logger: log})
 	if err := srv.Start(); err != nil {
 		p.Close()
 		log.Error("cannot start", "err", err)

@@ -20,6 +20,10 @@ import (
 type KeyBrowser struct {
 	// Backend is the store to browse; nil or a non-Lister answers 501.
 	Backend cache.Backend
+	// Lookup, when set and Backend is nil, returns the store to browse at
+	// each request, for backends that open in the background or come and
+	// go (nil answers 503: configured but not available now).
+	Lookup func() cache.Backend
 	// Timeout bounds one listing call (<= 0 means 5 s).
 	Timeout time.Duration
 }
@@ -52,7 +56,14 @@ func (kb *KeyBrowser) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var lister cache.Lister
 	if kb != nil {
-		lister, _ = kb.Backend.(cache.Lister)
+		b := kb.Backend
+		if b == nil && kb.Lookup != nil {
+			if b = kb.Lookup(); b == nil {
+				writeJSON(w, http.StatusServiceUnavailable, errorJSON{"the backend is not available now"})
+				return
+			}
+		}
+		lister, _ = b.(cache.Lister)
 	}
 	if lister == nil {
 		writeJSON(w, http.StatusNotImplemented, errorJSON{"the configured backend cannot list keys"})

@@ -198,3 +198,16 @@ func TestKeyBrowserWithoutLister(t *testing.T) {
 		t.Fatalf("non-lister backend = %d, want 501", code)
 	}
 }
+
+func TestKeyBrowserLookup(t *testing.T) {
+	var current cache.Backend
+	_, base := startServer(t, Options{Gatherer: prometheus.NewRegistry(),
+		Keys: &KeyBrowser{Lookup: func() cache.Backend { return current }}})
+	if code, _ := get(t, base+"/v1/keys"); code != 503 {
+		t.Fatalf("backend not available = %d, want 503", code)
+	}
+	current = &fakeLister{keys: []string{"bsp:tx:aa"}}
+	if code, body := get(t, base+"/v1/keys"); code != 200 || !strings.Contains(body, "bsp:tx:aa") {
+		t.Fatalf("backend available = %d %s", code, body)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mcdedup/mcdedup/cache"
 	"github.com/mcdedup/mcdedup/frame"
 	"github.com/mcdedup/mcdedup/internal/fabric"
 	"github.com/mcdedup/mcdedup/internal/ops"
@@ -160,7 +161,23 @@ func (p *Proxy) funcMetrics() []prometheus.Collector {
 			func() float64 { return float64(p.core.flows.expired.Load()) }),
 		funcCounter("kernel_drops_total", "Datagrams the kernel dropped on the ingress sockets (SO_RXQ_OVFL).",
 			p.kernelDrops),
+		funcGauge("ready", "1 while the proxy is ready (what /readyz answers with 200), 0 while starting, draining or, with -require-backend, without its backend.",
+			func() float64 {
+				if p.Ready().Ready {
+					return 1
+				}
+				return 0
+			}),
 	}
+}
+
+// Backend returns the claim backend in use, or nil when there is none or it
+// is down; for the operator key browser (cold path only).
+func (p *Proxy) Backend() cache.Backend {
+	if p.set == nil {
+		return nil
+	}
+	return p.set.Backend()
 }
 
 // kernelDrops sums the ingress sockets' kernel drop counters.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mcdedup/mcdedup/cache"
 	_ "github.com/mcdedup/mcdedup/cache/redis" // registers the redis backend
 	"github.com/mcdedup/mcdedup/frame"
@@ -162,11 +164,42 @@ func TestRedisDownAtBoot(t *testing.T) {
 			t.Errorf("/readyz = %d %s, want %d and degraded", code, body, c.code)
 		}
 	}
+	if g := gauge(t, strict.reg, "mcdedup_proxy_ready"); g != 0 {
+		t.Errorf("ready gauge = %v while the required backend is down, want 0", g)
+	}
+	if g := gauge(t, strict.reg, "mcdedup_proxy_dedup_backend_configured"); g != 1 {
+		t.Errorf("backend_configured = %v, want 1", g)
+	}
+	if strict.Backend() != nil {
+		t.Error("Backend() is not nil while Redis is down")
+	}
 	srv.Restart()
 	waitState(t, strict, txidset.StateOK, 20*time.Second)
 	if code, body := readyz(t, strict); code != http.StatusOK {
 		t.Errorf("/readyz after Redis came up = %d %s", code, body)
 	}
+	if g := gauge(t, strict.reg, "mcdedup_proxy_ready"); g != 1 {
+		t.Errorf("ready gauge = %v with the backend up, want 1", g)
+	}
+	if _, ok := strict.Backend().(cache.Lister); !ok {
+		t.Errorf("Backend() = %T, want the Redis backend (a cache.Lister) for the key browser", strict.Backend())
+	}
+}
+
+// gauge reads one unlabelled gauge from reg.
+func gauge(t testing.TB, reg prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("gauge %s not registered", name)
+	return 0
 }
 
 // readyz serves the proxy's readiness through an ops server and GETs it.

@@ -142,10 +142,10 @@ func (c *Conn) BufferSizes() (rcv, snd int) { return c.rcvBuf, c.sndBuf }
 func (c *Conn) BufferShortfall() error {
 	var errs []error
 	if c.rcvReq > 0 && c.rcvBuf < 2*c.rcvReq {
-		errs = append(errs, fmt.Errorf("udpio: receive buffer: asked for %d bytes, kernel granted %d (reported doubled); raise net.core.rmem_max or run with CAP_NET_ADMIN", c.rcvReq, c.rcvBuf))
+		errs = append(errs, fmt.Errorf("udpio: receive buffer: asked for %d bytes, kernel granted %d; raise net.core.rmem_max or run with CAP_NET_ADMIN", c.rcvReq, c.rcvBuf/2))
 	}
 	if c.sndReq > 0 && c.sndBuf < 2*c.sndReq {
-		errs = append(errs, fmt.Errorf("udpio: send buffer: asked for %d bytes, kernel granted %d (reported doubled); raise net.core.wmem_max or run with CAP_NET_ADMIN", c.sndReq, c.sndBuf))
+		errs = append(errs, fmt.Errorf("udpio: send buffer: asked for %d bytes, kernel granted %d; raise net.core.wmem_max or run with CAP_NET_ADMIN", c.sndReq, c.sndBuf/2))
 	}
 	return errors.Join(errs...)
 }
