@@ -54,6 +54,7 @@ type Claimer struct {
 	s    *Set
 	keys keyBuf
 	pos  []int32 // position in ids of each tier-1 miss, parallel to keys.ops
+	hits []bool  // tier-1 answer for each id of the batch
 }
 
 // NewClaimer returns a handle for one goroutine's receive loop.
@@ -80,12 +81,16 @@ func (c *Claimer) ClaimBatch(ctx context.Context, ids [][32]byte, out []Result) 
 		s.m.flush(&t)
 		return
 	}
-	now := s.now()
+	// One clock read per batch; the TxIDs are stamped a nanosecond apart
+	// so that tier-1 recency follows batch order.
+	if cap(c.hits) < len(ids) {
+		c.hits = make([]bool, len(ids))
+	}
+	hits := c.hits[:len(ids)]
+	s.local.CheckInsertBatch(ids, s.now(), hits)
 	c.pos = c.pos[:0]
-	for i := range ids {
-		// One clock read per batch; the TxIDs are stamped a nanosecond
-		// apart so that tier-1 recency follows batch order.
-		if s.local.CheckInsert(&ids[i], now+int64(i)) {
+	for i, hit := range hits {
+		if hit {
 			out[i] = LocalHit
 			t.hits++
 			continue

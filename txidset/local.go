@@ -62,6 +62,8 @@ type Local struct {
 	shardShift uint      // 64 - log2(len(shards)); a shift of 64 yields shard 0
 	ttl        int64
 	capacity   int
+	arena      arena // off-heap storage of the shards' arrays, if any
+	noPrefetch bool  // CheckInsertBatch skips its loading pass (tests, measurements)
 }
 
 // shard is one LRU set. entries holds the TxIDs (entries[0] is unused: 0
@@ -85,13 +87,17 @@ type shard struct {
 	idxBits uint32        // bits of an entry number in a slot
 
 	mu          sync.Mutex // serialises writers; guards the fields below
-	heap        stampHeap  // recency of the entries held (lazy)
+	rec         recency    // recency of the entries held (lazy)
 	cap         uint32
 	used        uint32 // entries[1..used] are in use; the rest never were
 	evictions   uint64 // live entries evicted at capacity
 	expirations uint64 // expired entries reused or refreshed
 	seed        [4]uint64
-	_           [8]byte // pad to 192 bytes: neighbouring shards never share a cache line
+	// victims are the entries the next two inserts will probably reuse
+	// (the ring's first two, low word first), published by writers for
+	// CheckInsertBatch to load ahead. A hint, never trusted: a stale value
+	// costs a wasted load only.
+	victims atomic.Uint64
 }
 
 // entry is one TxID: 40 bytes.
@@ -133,14 +139,16 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 		capacity:   opts.Capacity,
 	}
 	l.seed = [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}
+	caps := make([]uint32, n)
 	per, extra := opts.Capacity/n, opts.Capacity%n
 	for i := range l.shards {
-		c := per
+		caps[i] = uint32(per)
 		if i < extra {
-			c++
+			caps[i]++
 		}
-		l.shards[i].init(uint32(c), l.seed)
+		l.shards[i].seed = l.seed
 	}
+	l.allocShards(caps)
 	return l, nil
 }
 
@@ -180,17 +188,6 @@ func shardGeometry(c uint32) (slots, idxBits uint32) {
 	return slots, uint32(bits.Len32(c))
 }
 
-func (s *shard) init(c uint32, seed [4]uint64) {
-	slots, idxBits := shardGeometry(c)
-	s.cap = c
-	s.seed = seed
-	s.idxBits = idxBits
-	s.mask = slots - 1
-	s.entries = make([]entry, c+1)
-	s.index = make([]uint32, slots)
-	s.heap = newStampHeap(c)
-}
-
 // hashWords mixes all 32 bytes of a TxID with a per-Local random seed, so
 // crafted TxIDs cannot pile into one shard or probe chain, and a process
 // serving only some multicast groups (chosen by the leading TxID bits) is
@@ -220,17 +217,20 @@ func (l *Local) CheckInsert(id *[32]byte, now int64) (hit bool) {
 	w := words(id)
 	s, h := l.shardFor(&w)
 	if s.touch(&w, h, now, now+l.ttl) {
+		runtime.KeepAlive(l) // the arena lives as long as l (local_arena.go)
 		return true
 	}
 	s.mu.Lock()
 	hit = s.checkInsertLocked(&w, h, now, now+l.ttl)
 	s.mu.Unlock()
+	runtime.KeepAlive(l)
 	return hit
 }
 
 // Contains reports whether id is present and unexpired at now, without
 // refreshing it.
 func (l *Local) Contains(id *[32]byte, now int64) bool {
+	defer runtime.KeepAlive(l) // the arena lives as long as l (local_arena.go)
 	w := words(id)
 	s, h := l.shardFor(&w)
 	if e, exp, ok := s.lookup(&w, h); ok {
@@ -251,7 +251,7 @@ func (l *Local) Shards() int { return len(l.shards) }
 // Len counts the entries held, including expired ones not yet reused.
 // It takes every shard lock in turn: a scrape-time call, not a hot-path one.
 func (l *Local) Len() int {
-	return int(l.sum(func(s *shard) uint64 { return uint64(s.heap.n) }))
+	return int(l.sum(func(s *shard) uint64 { return uint64(s.rec.len()) }))
 }
 
 // Evictions counts live entries evicted because their shard was full.

@@ -1,32 +1,30 @@
 package txidset
 
-// stampHeap is a 4-ary min-heap of (stamp, entry) pairs: the recency order
-// of one shard, kept lazily. An entry's stamp is its expiry when it was
-// pushed; lock-free hits later raise the entry's expiry without touching
-// the heap, so a stamp is a lower bound. The writer settles the top before
-// trusting it (re-pushing stale tops with their current expiry): once the
-// top is fresh it is the entry with the earliest expiry, which under one
-// TTL is exactly the least recently seen. Stamps and entry numbers live in
-// two arrays (12 bytes per entry) allocated once. Used only under the shard
+// stampHeap is a bounded 4-ary min-heap of (stamp, entry) pairs: the
+// entries of one shard that a lock-free hit re-stamped after they were
+// queued (see recency). A stamp is a lower bound of the entry's expiry;
+// hits raise the expiry later without touching the heap, so the writer
+// re-stamps a stale top before trusting it. Stamps and entry numbers live
+// in two arrays (12 bytes per slot) allocated once; when the heap is full
+// its pairs are sorted and merged into the ring. Used only under the shard
 // mutex.
-// arity is the heap's fan-out: four children's stamps share a cache line,
-// halving the levels (and misses) of a binary heap.
-const arity = 4
-
 type stampHeap struct {
 	stamp []int64
 	idx   []uint32
 	n     int
 }
 
-func newStampHeap(capacity uint32) stampHeap {
-	return stampHeap{stamp: make([]int64, capacity), idx: make([]uint32, capacity)}
-}
+// arity is the heap's fan-out: four children's stamps share a cache line,
+// halving the levels (and misses) of a binary heap.
+const arity = 4
+
+// full reports whether a push needs room first.
+func (h *stampHeap) full() bool { return h.n == len(h.idx) }
 
 // top returns the minimum pair; the heap must not be empty.
 func (h *stampHeap) top() (uint32, int64) { return h.idx[0], h.stamp[0] }
 
-// push adds entry i with the given stamp.
+// push adds entry i with the given stamp; the heap must not be full.
 func (h *stampHeap) push(i uint32, stamp int64) {
 	j := h.n
 	h.n++
@@ -73,4 +71,17 @@ func (h *stampHeap) down(i uint32, stamp int64) {
 		j = c
 	}
 	h.stamp[j], h.idx[j] = stamp, i
+}
+
+// drainSorted empties the heap in place (heapsort) and returns how many
+// pairs it held: afterwards stamp[0:n] is in non-increasing order, the
+// latest first, with idx alongside.
+func (h *stampHeap) drainSorted() int {
+	n := h.n
+	for h.n > 0 {
+		i, stamp := h.top()
+		h.pop() // frees slot h.n, which the minimum takes
+		h.stamp[h.n], h.idx[h.n] = stamp, i
+	}
+	return n
 }

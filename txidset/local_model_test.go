@@ -86,9 +86,7 @@ func TestLocalMatchesModel(t *testing.T) {
 						t.Fatalf("seed %d step %d: CheckInsert = %v, model %v", seed, step, got, want)
 					}
 				}
-				for i := range l.shards {
-					checkShard(t, &l.shards[i])
-				}
+				checkLocal(t, l)
 			}
 		})
 	}

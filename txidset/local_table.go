@@ -115,8 +115,8 @@ func (s *shard) checkInsertLocked(w *[4]uint64, h uint64, now, exp int64) bool {
 // the least recently seen one. slot is the empty slot findLocked returned;
 // it is recomputed after a removal shifted the table.
 func (s *shard) insertLocked(w *[4]uint64, h uint64, slot uint32, now, exp int64) {
+	i, stamp, inRing := s.oldestLocked() // recency only: readers need not retry
 	s.ver.Add(1)
-	i, stamp := s.settleLocked()
 	switch {
 	case i != 0 && stamp <= now:
 		s.expirations++
@@ -127,7 +127,7 @@ func (s *shard) insertLocked(w *[4]uint64, h uint64, slot uint32, now, exp int64
 		s.evictions++
 	}
 	if i != 0 {
-		s.heap.pop()
+		s.rec.pop(inRing)
 		s.removeLocked(i)
 		slot = s.emptySlotLocked(h)
 	} else {
@@ -139,28 +139,40 @@ func (s *shard) insertLocked(w *[4]uint64, h uint64, slot uint32, now, exp int64
 	}
 	e.exp.Store(exp)
 	atomic.StoreUint32(&s.index[slot], uint32(h)<<s.idxBits|i)
-	s.heap.push(i, exp)
+	s.rec.push(i, exp)
 	s.ver.Add(1)
+	if r := &s.rec.ring; r.n > 1 && s.used == s.cap {
+		s.victims.Store(uint64(r.idx[r.head]) | uint64(r.idx[r.at(1)])<<32)
+	}
 }
 
-// settleLocked re-stamps stale heap tops (entries hit since they were
-// stamped) until the top's stamp is its current expiry, and returns it: the
-// least recently seen entry (0 when the shard is empty). Each entry needs at
-// most one re-stamp per hit it received, so the cost is amortised over the
+// oldestLocked re-queues stale pairs (entries hit since they were stamped)
+// at the ring head and the heap top until both are fresh, and returns the
+// earlier of the two: the least recently seen entry, its expiry and where
+// it is queued (i is 0 when the shard is empty). Each entry needs at most
+// one re-queue per hit it received, so the cost is amortised over the
 // lock-free hits; the bound only guards against hits racing the loop.
-func (s *shard) settleLocked() (uint32, int64) {
-	if s.heap.n == 0 {
-		return 0, 0
-	}
-	for range 2*s.heap.n + 2 {
-		i, stamp := s.heap.top()
-		cur := s.entries[i].exp.Load()
-		if cur <= stamp {
-			break
+func (s *shard) oldestLocked() (i uint32, stamp int64, inRing bool) {
+	q := &s.rec
+	for range 2*q.len() + 2 {
+		if q.ring.n > 0 {
+			ri, rs := q.ring.front()
+			if cur := s.entries[ri].exp.Load(); cur > rs {
+				q.ring.popFront()
+				q.push(ri, cur)
+				continue
+			}
 		}
-		s.heap.restamp(cur)
+		if q.heap.n > 0 {
+			hi, hs := q.heap.top()
+			if cur := s.entries[hi].exp.Load(); cur > hs {
+				q.heap.restamp(cur)
+				continue
+			}
+		}
+		break
 	}
-	return s.heap.top()
+	return q.oldest()
 }
 
 // emptySlotLocked returns the first empty slot of h's probe sequence, for a

@@ -164,24 +164,38 @@ func TestShardSlotBits(t *testing.T) {
 	}
 }
 
-// checkShard verifies that the heap, the index and the entries agree.
+// checkShard verifies that the recency ring and heap, the index and the
+// entries agree.
 func checkShard(t *testing.T, s *shard) {
 	t.Helper()
 	if s.ver.Load()&1 != 0 {
 		t.Fatal("seqlock left odd")
 	}
 	held := map[uint32]bool{}
-	for k := range s.heap.n {
-		i := s.heap.idx[k]
+	hold := func(where string, k int, i uint32, stamp int64) {
 		if held[i] || i == 0 || i > s.used {
-			t.Fatalf("heap slot %d holds entry %d (used %d, duplicate %v)", k, i, s.used, held[i])
+			t.Fatalf("%s slot %d holds entry %d (used %d, duplicate %v)", where, k, i, s.used, held[i])
 		}
 		held[i] = true
-		if p := (k - 1) / arity; k > 0 && s.heap.stamp[p] > s.heap.stamp[k] {
-			t.Fatalf("heap order broken at %d", k)
+		if stamp > s.entries[i].exp.Load() {
+			t.Fatalf("entry %d stamped %d after its expiry %d", i, stamp, s.entries[i].exp.Load())
 		}
-		if s.heap.stamp[k] > s.entries[i].exp.Load() {
-			t.Fatalf("entry %d stamped %d after its expiry %d", i, s.heap.stamp[k], s.entries[i].exp.Load())
+	}
+	r, h := &s.rec.ring, &s.rec.heap
+	for k := range r.n {
+		p := r.at(k)
+		hold("ring", int(k), r.idx[p], r.stamp[p])
+		if k > 0 && r.stamp[r.at(k-1)] > r.stamp[p] {
+			t.Fatalf("ring order broken at %d", k)
+		}
+		if k == r.n-1 && r.stamp[p] != r.last {
+			t.Fatalf("ring tail stamped %d, last %d", r.stamp[p], r.last)
+		}
+	}
+	for k := range h.n {
+		hold("heap", k, h.idx[k], h.stamp[k])
+		if p := (k - 1) / arity; k > 0 && h.stamp[p] > h.stamp[k] {
+			t.Fatalf("heap order broken at %d", k)
 		}
 	}
 	slots := 0
@@ -191,7 +205,7 @@ func checkShard(t *testing.T, s *shard) {
 		}
 	}
 	if slots != len(held) {
-		t.Fatalf("index holds %d slots, heap %d entries", slots, len(held))
+		t.Fatalf("index holds %d slots, recency %d entries", slots, len(held))
 	}
 	for i := range held {
 		w := s.entries[i].key
@@ -200,6 +214,16 @@ func checkShard(t *testing.T, s *shard) {
 			t.Fatalf("entry %d not reachable from its home slot (found %d)", i, got)
 		}
 	}
+}
+
+// checkLocal runs checkShard on every shard of l, keeping l (and so its
+// arena) alive throughout.
+func checkLocal(t *testing.T, l *Local) {
+	t.Helper()
+	for i := range l.shards {
+		checkShard(t, &l.shards[i])
+	}
+	runtime.KeepAlive(l)
 }
 
 // Random churn with eviction and expiry keeps the table consistent
@@ -213,9 +237,7 @@ func TestLocalChurnConsistency(t *testing.T) {
 		l.CheckInsert(&a, now)
 		now += int64(r.IntN(3))
 	}
-	for i := range l.shards {
-		checkShard(t, &l.shards[i])
-	}
+	checkLocal(t, l)
 }
 
 // One-step check-and-insert allocates nothing, hit or miss.
@@ -232,7 +254,8 @@ func TestLocalNoAllocs(t *testing.T) {
 	}
 }
 
-// 1,048,576 entries must fit in 64 MiB; measured with runtime.MemStats.
+// 1,048,576 entries must fit in 64 MiB; measured with runtime.MemStats and
+// the size of the off-heap arena.
 func TestLocalMemoryPerEntry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocates ~56 MiB")
@@ -253,9 +276,13 @@ func TestLocalMemoryPerEntry(t *testing.T) {
 	if l.Len() < n*99/100 {
 		t.Fatalf("Len = %d after %d inserts", l.Len(), n)
 	}
-	used := after.HeapAlloc - before.HeapAlloc
-	t.Logf("capacity %d in %d shards (%d held, %d evicted): %.1f MiB, %.1f bytes/entry",
-		n, l.Shards(), l.Len(), l.Evictions(), float64(used)/(1<<20), float64(used)/n)
+	// Go heap plus the off-heap arena (local_arena.go), counted whole:
+	// with huge pages every byte of it is resident.
+	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	used := heap + int64(l.arena.bytes)
+	t.Logf("capacity %d in %d shards (%d held, %d evicted): %.1f MiB (%.1f MiB arena, huge pages %v), %.1f bytes/entry",
+		n, l.Shards(), l.Len(), l.Evictions(), float64(used)/(1<<20), float64(l.arena.bytes)/(1<<20),
+		l.arena.huge, float64(used)/n)
 	if used > 64<<20 {
 		t.Fatalf("%d bytes for %d entries, want <= 64 MiB", used, n)
 	}
@@ -286,9 +313,7 @@ func TestLocalConcurrentStress(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		for i := range l.shards {
-			checkShard(t, &l.shards[i])
-		}
+		checkLocal(t, l)
 	})
 	t.Run("one miss per id", func(t *testing.T) {
 		const n = 4000
