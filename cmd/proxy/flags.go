@@ -67,7 +67,7 @@ func parseFlags(args []string, lookup func(string) (string, bool), out io.Writer
 	c := &config{}
 	o := &c.opts
 	ef.StringVar(&o.Listen, "listen", env("listen"), proxy.DefaultListen, "UDP ingress address")
-	ef.IntVar(&o.Workers, "workers", env("workers"), 0, "UDP ingress sockets (SO_REUSEPORT), each read by -readers workers (0 = GOMAXPROCS)")
+	ef.IntVar(&o.Workers, "workers", env("workers"), 0, "UDP ingress sockets (SO_REUSEPORT), each read by -readers workers (0 = GOMAXPROCS); GOMAXPROCS is then raised to workers+1 unless set in the environment")
 	ef.IntVar(&o.Readers, "readers", env("readers"), 0,
 		fmt.Sprintf("workers taking turns on each socket, to overlap backend round trips (0 = 1, or %d with a backend)", proxy.DefaultBackendReaders))
 	ef.IntVar(&o.Batch, "batch", env("batch"), 0, fmt.Sprintf("datagrams per recvmmsg and claims per round trip, up to %d (0 = %d, or %d with a backend)",

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -17,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -28,6 +30,7 @@ import (
 	"github.com/mcdedup/mcdedup/internal/logx"
 	"github.com/mcdedup/mcdedup/internal/ops"
 	"github.com/mcdedup/mcdedup/internal/proxy"
+	"github.com/mcdedup/mcdedup/internal/udpio"
 )
 
 func main() {
@@ -53,6 +56,15 @@ func run(args []string, lookup func(string) (string, bool), stderr io.Writer) in
 	// ends in a drain and exit 0 rather than the default abrupt death.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// One spare P for the runtime beside the ingress sockets' hot loops
+	// (udpio.SpareP); the worker count is fixed first, as -workers 0 means
+	// the GOMAXPROCS of before.
+	cfg.opts.Workers = cmp.Or(cfg.opts.Workers, runtime.GOMAXPROCS(0))
+	_, pinned := lookup("GOMAXPROCS")
+	if before, after := udpio.SpareP(cfg.opts.Workers, pinned); after != before {
+		log.Info("GOMAXPROCS raised to keep a P spare beside the hot loops", "from", before, "to", after,
+			"workers", cfg.opts.Workers)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p, err := proxy.New(cfg.opts, proxy.Deps{Registerer: reg, Logger: log})

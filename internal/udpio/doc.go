@@ -39,6 +39,12 @@
 // the descriptor only after the calls in flight have returned, so that its
 // number cannot be reused under them.
 //
+// A goroutine blocked in a long system call keeps its P unless the
+// runtime's monitor takes it, which it does after ~20 µs when no other P is
+// idle; a process whose every P runs a hot loop then pays for constant P
+// hand-offs and thread switches. SpareP keeps one P spare; binaries call it
+// with their hot socket count.
+//
 // Fake is an in-memory BatchConn for the tests of other packages.
 //
 // Only Linux is supported; on other systems Listen returns

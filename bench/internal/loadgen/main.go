@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 
 	"github.com/mcdedup/mcdedup/bench/internal/cli"
 	"github.com/mcdedup/mcdedup/internal/fabric"
+	"github.com/mcdedup/mcdedup/internal/udpio"
 )
 
 const summary = `
@@ -62,6 +64,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return t.Usage(err)
 	}
 
+	// A spare P beside the hot loop(s), one per sender (udpio.SpareP).
+	_, pinned := os.LookupEnv("GOMAXPROCS")
+	udpio.SpareP(cfg.Senders, pinned)
 	ctx, stop := cli.SignalContext()
 	defer stop()
 	g, err := Open(cfg)

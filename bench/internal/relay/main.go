@@ -2,6 +2,7 @@ package relay
 
 import (
 	"io"
+	"os"
 	"strings"
 
 	"github.com/mcdedup/mcdedup/bench/internal/cli"
@@ -32,6 +33,10 @@ func Main(args []string, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		return t.Usage(err)
 	}
+	// The same spare P as the proxy (udpio.SpareP), so that the baseline
+	// runs under the same scheduler conditions.
+	_, pinned := os.LookupEnv("GOMAXPROCS")
+	udpio.SpareP(cfg.Workers, pinned)
 	ctx, stop := cli.SignalContext()
 	defer stop()
 	r, err := Open(cfg)

@@ -3,10 +3,12 @@ package sink
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/mcdedup/mcdedup/bench/internal/cli"
 	"github.com/mcdedup/mcdedup/internal/fabric"
+	"github.com/mcdedup/mcdedup/internal/udpio"
 )
 
 const summary = `
@@ -52,6 +54,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return t.Usage(err)
 	}
 
+	// A spare P beside the hot loop(s), its one receive loop (udpio.SpareP).
+	_, pinned := os.LookupEnv("GOMAXPROCS")
+	udpio.SpareP(1, pinned)
 	ctx, stop := cli.SignalContext()
 	defer stop()
 	s, err := Open(cfg)
