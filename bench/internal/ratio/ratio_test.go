@@ -3,6 +3,7 @@ package ratio
 import (
 	"bytes"
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -48,18 +49,28 @@ func TestSummarize(t *testing.T) {
 	a, _ := resolvePipeline("A", "relay", "")
 	b, _ := resolvePipeline("B", "relay", "")
 	rows := []Row{
-		{Round: 1, Pipeline: "A", DeliveredFPS: 100}, {Round: 1, Pipeline: "B", DeliveredFPS: 110},
-		{Round: 2, Pipeline: "A", DeliveredFPS: 200}, {Round: 2, Pipeline: "B", DeliveredFPS: 180},
-		{Round: 3, Pipeline: "A", DeliveredFPS: 150}, {Round: 3, Pipeline: "B", DeliveredFPS: 150},
+		{Round: 1, Pipeline: "A", DeliveredFPS: 100, CPUusPerFrame: 2}, {Round: 1, Pipeline: "B", DeliveredFPS: 110, CPUusPerFrame: 2.5},
+		{Round: 2, Pipeline: "A", DeliveredFPS: 200, CPUusPerFrame: 3}, {Round: 2, Pipeline: "B", DeliveredFPS: 180, CPUusPerFrame: 2},
+		{Round: 3, Pipeline: "A", DeliveredFPS: 150, CPUusPerFrame: 2}, {Round: 3, Pipeline: "B", DeliveredFPS: 150}, // CPU unread
 	}
 	s := summarize(cfg, a, b, rows)
 	if s.MedianA != 150 || s.MedianB != 150 || len(s.Ratios) != 3 || s.RatioMedian != 1 || s.RatioMin != 0.9 || s.RatioMax != 1.1 {
 		t.Errorf("summary %+v", s)
 	}
+	// CPU ratios A/B per frame: 2/2.5 = 0.8 and 3/2 = 1.5; round 3 has none.
+	if s.CPUMedianA != 2 || s.CPUMedianB != 2.25 || len(s.CPURatios) != 2 || s.CPURatioMin != 0.8 ||
+		s.CPURatioMax != 1.5 || s.CPURatioMedian != 1.15 {
+		t.Errorf("CPU summary %+v", s)
+	}
 	var table bytes.Buffer
 	s.WriteTable(&table)
-	if !strings.Contains(table.String(), "ratio B/A: median 1.000, min 0.900, max 1.100 over 3 rounds") {
-		t.Errorf("table:\n%s", table.String())
+	for _, want := range []string{
+		"ratio B/A: median 1.000, min 0.900, max 1.100 over 3 rounds",
+		"frames per CPU-second B/A: median 1.150, min 0.800, max 1.500 over 2 rounds",
+	} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
 	}
 	if median(nil) != 0 || median([]float64{3, 1}) != 2 || median([]float64{5, 1, 3}) != 3 {
 		t.Error("median")
@@ -67,6 +78,50 @@ func TestSummarize(t *testing.T) {
 	alone := summarize(cfg, a, nil, rows[:1])
 	if alone.B != "" || alone.RatioMedian != 0 || alone.MedianA != 100 {
 		t.Errorf("A alone: %+v", alone)
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	line := []byte("4242 (we) ird (name)) S 1 4240 4240 0 -1 4194560 100 0 0 0 25 7 0 0 20 0 3 0 99 1 1\n")
+	if g, ticks, ok := parseStat(line); !ok || g != 4240 || ticks != 32 {
+		t.Errorf("parseStat = %d, %d, %v; want 4240, 32, true", g, ticks, ok)
+	}
+	for _, bad := range []string{"", "1 (x) S 1", "1 (x) S 1 x 3 0 -1 0 0 0 0 0 1 1"} {
+		if _, _, ok := parseStat([]byte(bad)); ok {
+			t.Errorf("parseStat(%q) accepted", bad)
+		}
+	}
+}
+
+// groupCPU counts the CPU of every process of a child's group: here a
+// shell whose busy loop runs in a subshell, so the work is not in the
+// group leader.
+func TestGroupCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c, err := startChild(context.Background(), "busy",
+		[]string{"/bin/sh", "-c", "(i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done) & sleep 30"}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop(time.Second)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cpu, err := groupCPU(c.cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cpu >= 200*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group CPU %v after 20 s of a busy loop", cpu)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := groupCPU(1 << 30); err == nil {
+		t.Error("groupCPU of a group with no process: no error")
 	}
 }
 

@@ -70,6 +70,13 @@ type Row struct {
 	// P50us and P99us are the sink's latency percentiles.
 	P50us float64 `json:"p50_us"`
 	P99us float64 `json:"p99_us"`
+	// CPUs is the CPU time (user + system, all threads) the pipeline used
+	// from loadgen's start until the sink went idle, and CPUusPerFrame that
+	// time per delivered frame: the cost of a frame however the pipeline
+	// shared the machine with loadgen and the sink. Zero when it could not
+	// be read (not Linux).
+	CPUs          float64 `json:"pipeline_cpu_s"`
+	CPUusPerFrame float64 `json:"cpu_us_per_frame"`
 }
 
 // runOnce measures one pipeline once.
@@ -107,6 +114,7 @@ func (r *runner) runOnce(ctx context.Context, p *pipeline, round int) (Row, erro
 	if err := sk.waitReady(r.cfg.Timeout); err != nil {
 		return row, err
 	}
+	cpu0, cpuErr := groupCPU(pipe.cmd.Process.Pid)
 	lg, err := startChild(ctx, "loadgen", r.loadgenArgv(vars, round), "", r.childLog())
 	if err != nil {
 		return row, err
@@ -116,6 +124,9 @@ func (r *runner) runOnce(ctx context.Context, p *pipeline, round int) (Row, erro
 	}
 	if err := sk.wait(r.cfg.Idle + r.cfg.Timeout); err != nil {
 		return row, err
+	}
+	if cpu1, err := groupCPU(pipe.cmd.Process.Pid); cpuErr == nil && err == nil {
+		row.CPUs = (cpu1 - cpu0).Seconds()
 	}
 	var lr loadgen.Result
 	var sr sink.Summary
@@ -130,6 +141,9 @@ func (r *runner) runOnce(ctx context.Context, p *pipeline, round int) (Row, erro
 		row.DeliveredFPS = float64(sr.UniqueTxIDs) / lr.DurationS
 	}
 	row.SinkFPS, row.P50us, row.P99us = sr.FPS, sr.Latency.P50, sr.Latency.P99
+	if row.Delivered > 0 {
+		row.CPUusPerFrame = 1e6 * row.CPUs / float64(row.Delivered)
+	}
 	if lr.Sent > 0 {
 		row.LossPct = 100 * (1 - float64(min(sr.UniqueTxIDs, lr.Sent))/float64(lr.Sent))
 	}
