@@ -10,15 +10,18 @@
 // multicast groups, which the leading TxID bits select, can skew it). Each
 // shard preallocates its entries (40 bytes: key and int64 expiry), a
 // linear-probing index of uint32 slots (tag and entry number, load <= 0.75,
-// backward-shift deletion, no tombstones) and a 4-ary min-heap of expiry
-// stamps (12 bytes per entry): about 60 bytes per entry, 60 MiB for
-// 1,048,576 entries. Eviction is exact LRU per shard: a hit refreshes
+// backward-shift deletion, no tombstones) and the recency queue: a FIFO
+// ring of (expiry, entry) pairs, 12 bytes per entry, plus a min-heap an
+// eighth that size for entries re-queued after hits (local_recency.go).
+// That is about 62 bytes per entry, 62 MiB for 1,048,576 entries, mapped
+// off the Go heap with transparent huge pages when the set is large
+// (local_arena.go). Eviction is exact LRU per shard: a hit refreshes
 // recency and extends the expiry to now+TTL ("TTL since last sighting"),
 // and the victim is the entry with the earliest expiry, i.e. the least
 // recently seen. A hit takes no lock: it reads under a per-shard sequence
 // counter and raises its entry's expiry with a CAS, writing no shared cache
-// line, so hits scale with cores; the heap learns of hits lazily when a
-// writer settles its top. Inserts take the shard mutex. Nothing allocates
+// line, so hits scale with cores; the queue learns of hits lazily when a
+// writer settles its head. Inserts take the shard mutex. Nothing allocates
 // after NewLocal. Benchmarked against hashicorp/golang-lru/v2 behind the
 // same sharding (local_bench_test.go), this table is kept: 2–3× faster on
 // hits and inserts, allocation-free, and its hits scale with cores where
