@@ -50,6 +50,15 @@ func (s *shard) lookup(w *[4]uint64, h uint64) (i uint32, exp int64, ok bool) {
 // touch is the lock-free hit: when w is present and live it raises the
 // entry's expiry to exp and reports true. false means "not a plain hit"
 // (absent, expired, or a writer interfered): the caller takes the lock.
+//
+// The hit counts only if no writer began between the first read of ver
+// and the last: a writer picks its victim with ver odd (insertLocked), so
+// either it sees the raised expiry and spares the entry, or this check
+// fails and the locked path answers. Returning true while a writer reused
+// the entry would lose the TxID after reporting it held. A raise that
+// lands on an entry a writer has just reused (possible only if the new
+// expiry equals the old one) lengthens that key's life by less than the
+// two callers' clock gap, and is caught by the same check.
 func (s *shard) touch(w *[4]uint64, h uint64, now, exp int64) bool {
 	v := s.ver.Load()
 	if v&1 != 0 {
@@ -61,12 +70,11 @@ func (s *shard) touch(w *[4]uint64, h uint64, now, exp int64) bool {
 	}
 	e := &s.entries[i]
 	for old < exp && !e.exp.CompareAndSwap(old, exp) {
-		if s.ver.Load() != v {
-			break // the entry may have been reused since: keep the hit, drop the refresh
+		if old = e.exp.Load(); s.ver.Load() != v {
+			return false
 		}
-		old = e.exp.Load()
 	}
-	return true
+	return s.ver.Load() == v
 }
 
 // raise lifts *p to exp unless it is already later.
@@ -115,8 +123,11 @@ func (s *shard) checkInsertLocked(w *[4]uint64, h uint64, now, exp int64) bool {
 // the least recently seen one. slot is the empty slot findLocked returned;
 // it is recomputed after a removal shifted the table.
 func (s *shard) insertLocked(w *[4]uint64, h uint64, slot uint32, now, exp int64) {
-	i, stamp, inRing := s.oldestLocked() // recency only: readers need not retry
+	// The victim is chosen with ver odd: a lock-free hit racing the choice
+	// either raised the expiry before it (the entry is re-queued, not
+	// taken) or fails its final ver check (touch).
 	s.ver.Add(1)
+	i, stamp, inRing := s.oldestLocked()
 	switch {
 	case i != 0 && stamp <= now:
 		s.expirations++
