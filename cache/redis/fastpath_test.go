@@ -193,6 +193,29 @@ func TestFastPathDialBackoff(t *testing.T) {
 	wantAligned(t, b, "backoff", 1)
 }
 
+// TestFastPathIdleConnectionKept: a connection idle for longer than
+// OpTimeout is reused, not redialed. It keeps the deadline of its last
+// batch, and the liveness probe of an idle connection used to fail on that
+// expired deadline, so every batch after a pause paid a dial (and AUTH).
+func TestFastPathIdleConnectionKept(t *testing.T) {
+	srv := redistest.Start(t)
+	var d countingDialer
+	b := newBackend(t, []string{srv.Addr()}, false, shortOps, func(o *Options) { o.Dialer = d.dial })
+	if err := b.SetNXBatch(context.Background(), distinctOps("idle", 0, 4)); err != nil {
+		t.Fatal(err)
+	}
+	before := d.n.Load()
+	for i := 1; i <= 5; i++ {
+		time.Sleep(b.opTimeout + 30*time.Millisecond)
+		if err := b.SetNXBatch(context.Background(), distinctOps("idle", i, 4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dials := d.n.Load() - before; dials != 0 {
+		t.Fatalf("%d dials for 5 batches after pauses longer than OpTimeout %v: want 0", dials, b.opTimeout)
+	}
+}
+
 // TestFastPathRestartedServerFirstBatchWorks: the idle connections of a
 // server that restarted are found closed before anything is sent on them,
 // so the first batch afterwards does not fail.

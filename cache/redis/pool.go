@@ -314,6 +314,13 @@ func (c *conn) healthy() bool {
 	if c.raw == nil {
 		return true
 	}
+	// The connection still carries the deadline of its last batch, and
+	// RawConn.Read fails at once once that has passed, before probing: an
+	// idle connection would count as dead and be redialed. get sets the
+	// new batch's deadline right after.
+	if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+		return false
+	}
 	c.alive = false
 	if err := c.raw.Read(c.probe); err != nil {
 		return false
