@@ -394,3 +394,51 @@ func TestFastPathAuth(t *testing.T) {
 		t.Fatalf("a connection with a wrong password: %v", err)
 	}
 }
+
+// A dial cut short by the batch's own deadline (an earlier node of the
+// batch took the time) puts no dial backoff on the node, and a batch whose
+// deadline has passed takes no connection at all; a dial that fails within
+// the time it had still backs off.
+func TestFastPathBatchDeadlineIsNotANodeFault(t *testing.T) {
+	srv := redistest.Start(t)
+	var stall atomic.Bool
+	dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if stall.Load() {
+			<-ctx.Done() // a dial that would have taken longer than the batch had left
+			return nil, ctx.Err()
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	p := newNodePool(srv.Addr(), 0, &poolConfig{size: 2, dialTimeout: time.Second, dialer: dialer, maxValue: 1 << 20})
+	defer p.close()
+
+	stall.Store(true)
+	if _, err := p.get(t.Context(), time.Now().Add(30*time.Millisecond)); err == nil {
+		t.Fatal("a stalled dial succeeded")
+	}
+	stall.Store(false)
+	c, err := p.get(t.Context(), time.Now().Add(time.Second))
+	if err != nil {
+		t.Fatalf("the next batch, with time to dial: %v", err)
+	}
+	p.put(c, true)
+
+	if _, err := p.get(t.Context(), time.Now().Add(-time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("get with a past deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	if c2, err := p.get(t.Context(), time.Now().Add(time.Second)); err != nil || c2 != c {
+		t.Fatalf("the idle connection was not kept through a late batch: %v (same conn %v)", err, c2 == c)
+	} else {
+		p.put(c2, true)
+	}
+
+	// A node that refuses within the time it was given does back off.
+	srv.Kill() // the idle connection is found closed, then the dial is refused
+	if _, err := p.get(t.Context(), time.Now().Add(time.Second)); err == nil {
+		t.Fatal("dial to a dead server succeeded")
+	}
+	if _, err := p.get(t.Context(), time.Now().Add(time.Second)); err == nil || !strings.Contains(err.Error(), "not redialed") {
+		t.Fatalf("second dial right after a refused one: %v, want the backoff error", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -78,6 +79,12 @@ func newNodePool(addr string, id uint64, cfg *poolConfig) *nodePool {
 // get returns a connection for one batch, waiting for a free one until
 // deadline (or ctx ends). The connection's deadline is set to deadline.
 func (p *nodePool) get(ctx context.Context, deadline time.Time) (*conn, error) {
+	// An earlier node of the batch may have used up its deadline: taking a
+	// connection now would only set a past deadline on it (and fail, and
+	// close it) or dial with no time left.
+	if !time.Now().Before(deadline) {
+		return nil, fmt.Errorf("%s: batch deadline passed before its turn: %w", p.addr, os.ErrDeadlineExceeded)
+	}
 	select {
 	case p.tokens <- struct{}{}:
 	default:
@@ -178,12 +185,15 @@ func (p *nodePool) dial(ctx context.Context, deadline time.Time) (*conn, error) 
 	}
 	p.mu.Unlock()
 
+	batchCut := true // the batch's deadline, not DialTimeout, bounds this dial
 	if dl := now.Add(p.cfg.dialTimeout); dl.Before(deadline) {
-		deadline = dl
+		deadline, batchCut = dl, false
 	}
 	c, err := p.connect(ctx, deadline)
 	if err != nil {
-		if ctx.Err() == nil { // the caller giving up says nothing of the node
+		// The caller giving up, or its batch running out of time (an
+		// earlier node took it), says nothing of this node: no backoff.
+		if ctx.Err() == nil && !(batchCut && !time.Now().Before(deadline)) {
 			p.mu.Lock()
 			p.dialAfter, p.dialErr = time.Now().Add(dialBackoff), err
 			p.mu.Unlock()
