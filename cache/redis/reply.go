@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -116,12 +117,34 @@ func (r *respReader) value(n int64) ([]byte, error) {
 		}
 		return nil, ErrValueTooLarge
 	}
-	v := make([]byte, n)
-	if _, err := io.ReadFull(r.br, v); err != nil {
-		return nil, err
+	if n <= eagerValue {
+		v := make([]byte, n)
+		if _, err := io.ReadFull(r.br, v); err != nil {
+			return nil, err
+		}
+		return v, r.crlf()
+	}
+	// A large body is read into a buffer that doubles as bytes arrive, so
+	// a length announced by a broken or hostile server costs memory only
+	// for what it actually sends (at most twice that).
+	v := make([]byte, 0, eagerValue)
+	for int64(len(v)) < n {
+		if len(v) == cap(v) {
+			v = slices.Grow(v, int(min(n-int64(len(v)), int64(cap(v)))))
+		}
+		k := int(min(n-int64(len(v)), int64(cap(v)-len(v))))
+		m, err := io.ReadFull(r.br, v[len(v):len(v)+k])
+		v = v[:len(v)+m]
+		if err != nil {
+			return nil, err
+		}
 	}
 	return v, r.crlf()
 }
+
+// eagerValue is the largest bulk body allocated at its announced length
+// before it arrives.
+const eagerValue = 64 << 10
 
 // skip discards the body of a bulk reply of length n without buffering it.
 func (r *respReader) skip(n int64) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -217,4 +218,28 @@ func FuzzRESPReply(f *testing.F) {
 		}
 		t.Fatalf("%d replies from %d bytes", len(in)+1, len(in))
 	})
+}
+
+// A bulk length is not trusted with memory: a server announcing 400 MiB
+// and sending 10 bytes costs about eagerValue, not 400 MiB, and a large
+// value that does arrive is read intact.
+func TestValueGrowsAsBytesArrive(t *testing.T) {
+	const announced = 400 << 20
+	r := newTestReader("0123456789", 1<<30)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := r.value(announced); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated body: %v, want io.ErrUnexpectedEOF", err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+		t.Fatalf("reading 10 bytes of a %d-byte announcement allocated %d bytes", announced, got)
+	}
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // 1.6 MB: the growing path
+	r = newTestReader(string(big)+"\r\n", 1<<30)
+	v, err := r.value(int64(len(big)))
+	if err != nil || !bytes.Equal(v, big) {
+		t.Fatalf("large value: err %v, intact %v", err, bytes.Equal(v, big))
+	}
 }
