@@ -217,14 +217,20 @@ func (l *Local) shardFor(w *[4]uint64) (*shard, uint64) {
 func (l *Local) CheckInsert(id *[32]byte, now int64) (hit bool) {
 	w := words(id)
 	s, h := l.shardFor(&w)
-	if s.touch(&w, h, now, now+l.ttl) {
-		runtime.KeepAlive(l) // the arena lives as long as l (local_arena.go)
+	hit = s.checkInsert(&w, h, now, now+l.ttl)
+	runtime.KeepAlive(l) // the arena lives as long as l (local_arena.go)
+	return hit
+}
+
+// checkInsert is CheckInsert on the shard of w (hash h): the lock-free hit
+// first, else the locked check-and-insert. exp is now+TTL.
+func (s *shard) checkInsert(w *[4]uint64, h uint64, now, exp int64) bool {
+	if s.touch(w, h, now, exp) {
 		return true
 	}
 	s.mu.Lock()
-	hit = s.checkInsertLocked(&w, h, now, now+l.ttl)
+	hit := s.checkInsertLocked(w, h, now, exp)
 	s.mu.Unlock()
-	runtime.KeepAlive(l)
 	return hit
 }
 

@@ -40,14 +40,8 @@ func (l *Local) checkInsertChunk(ids [][32]byte, now int64, hit []bool) {
 		if l.noPrefetch {
 			hs[k] = hashWords(&w, &l.seed)
 		}
-		s, t := &l.shards[hs[k]>>l.shardShift], now+int64(k)
-		if s.touch(&w, hs[k], t, t+l.ttl) {
-			hit[k] = true
-			continue
-		}
-		s.mu.Lock()
-		hit[k] = s.checkInsertLocked(&w, hs[k], t, t+l.ttl)
-		s.mu.Unlock()
+		t := now + int64(k)
+		hit[k] = l.shards[hs[k]>>l.shardShift].checkInsert(&w, hs[k], t, t+l.ttl)
 	}
 }
 
