@@ -60,8 +60,7 @@ func run(args []string, lookup func(string) (string, bool), stderr io.Writer) in
 	// (udpio.SpareP); the worker count is fixed first, as -workers 0 means
 	// the GOMAXPROCS of before.
 	cfg.opts.Workers = cmp.Or(cfg.opts.Workers, runtime.GOMAXPROCS(0))
-	_, pinned := lookup("GOMAXPROCS")
-	if before, after := udpio.SpareP(cfg.opts.Workers, pinned); after != before {
+	if before, after := udpio.SpareP(cfg.opts.Workers); after != before {
 		log.Info("GOMAXPROCS raised to keep a P spare beside the hot loops", "from", before, "to", after,
 			"workers", cfg.opts.Workers)
 	}

@@ -1,6 +1,7 @@
 package udpio
 
 import (
+	"os"
 	"runtime"
 	"testing"
 )
@@ -9,6 +10,7 @@ func TestSpareP(t *testing.T) {
 	saved := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(saved) })
 	runtime.GOMAXPROCS(2)
+	t.Setenv("GOMAXPROCS", "") // restored after the test; set or unset per case below
 	for _, tc := range []struct {
 		hot        int
 		pinned     bool
@@ -22,7 +24,12 @@ func TestSpareP(t *testing.T) {
 		{hot: 4, wantBefore: 3, wantAfter: 5},               // raised, never lowered
 		{hot: 1, wantBefore: 5, wantAfter: 5},
 	} {
-		before, after := SpareP(tc.hot, tc.pinned)
+		if tc.pinned {
+			os.Setenv("GOMAXPROCS", "3")
+		} else {
+			os.Unsetenv("GOMAXPROCS")
+		}
+		before, after := SpareP(tc.hot)
 		if before != tc.wantBefore || after != tc.wantAfter || runtime.GOMAXPROCS(0) != tc.wantAfter {
 			t.Fatalf("SpareP(%d, %v) = %d, %d (GOMAXPROCS now %d), want %d, %d",
 				tc.hot, tc.pinned, before, after, runtime.GOMAXPROCS(0), tc.wantBefore, tc.wantAfter)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 
 	"github.com/mcdedup/mcdedup/bench/internal/cli"
 	"github.com/mcdedup/mcdedup/internal/fabric"
@@ -65,8 +64,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 
 	// A spare P beside the hot loop(s), one per sender (udpio.SpareP).
-	_, pinned := os.LookupEnv("GOMAXPROCS")
-	udpio.SpareP(cfg.Senders, pinned)
+	udpio.SpareP(cfg.Senders)
 	ctx, stop := cli.SignalContext()
 	defer stop()
 	g, err := Open(cfg)

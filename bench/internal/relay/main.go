@@ -2,7 +2,6 @@ package relay
 
 import (
 	"io"
-	"os"
 	"strings"
 
 	"github.com/mcdedup/mcdedup/bench/internal/cli"
@@ -35,8 +34,7 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	// The same spare P as the proxy (udpio.SpareP), so that the baseline
 	// runs under the same scheduler conditions.
-	_, pinned := os.LookupEnv("GOMAXPROCS")
-	udpio.SpareP(cfg.Workers, pinned)
+	udpio.SpareP(cfg.Workers)
 	ctx, stop := cli.SignalContext()
 	defer stop()
 	r, err := Open(cfg)

@@ -3,7 +3,6 @@ package sink
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/mcdedup/mcdedup/bench/internal/cli"
@@ -55,8 +54,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 
 	// A spare P beside the hot loop(s), its one receive loop (udpio.SpareP).
-	_, pinned := os.LookupEnv("GOMAXPROCS")
-	udpio.SpareP(1, pinned)
+	udpio.SpareP(1)
 	ctx, stop := cli.SignalContext()
 	defer stop()
 	s, err := Open(cfg)
