@@ -193,7 +193,7 @@ func (p *nodePool) dial(ctx context.Context, deadline time.Time) (*conn, error) 
 	if err != nil {
 		// The caller giving up, or its batch running out of time (an
 		// earlier node took it), says nothing of this node: no backoff.
-		if ctx.Err() == nil && !(batchCut && !time.Now().Before(deadline)) {
+		if ctx.Err() == nil && (!batchCut || time.Now().Before(deadline)) {
 			p.mu.Lock()
 			p.dialAfter, p.dialErr = time.Now().Add(dialBackoff), err
 			p.mu.Unlock()
