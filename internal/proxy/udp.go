@@ -19,12 +19,14 @@ type ingress struct {
 
 // readUDP is one UDP worker's receive loop: read a batch (taking turns on
 // the socket with the socket's other readers), then process it — claim,
-// stamp, send — with no goroutine in between. It has one exit: the socket
+// stamp, send — with no goroutine in between, passing through the Go
+// scheduler every udpio.YieldGap (udpio.Yielder). It has one exit: the socket
 // closed. Other read errors are logged on state change and retried after a
 // short pause.
 func (p *Proxy) readUDP(w *worker) {
 	msgs := newMessages(p.opts.Batch, p.opts.MaxDatagram)
 	failing := false
+	var y udpio.Yielder
 	for {
 		w.in.mu.Lock()
 		n, err := w.in.c.ReadBatch(msgs)
@@ -44,7 +46,7 @@ func (p *Proxy) readUDP(w *worker) {
 			p.log.Info("ingress reading again")
 			failing = false
 		}
-		w.process(msgs[:n])
+		y.Tick(w.process(msgs[:n]))
 	}
 }
 

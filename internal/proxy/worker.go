@@ -112,8 +112,8 @@ func newWorker(c *core, claimer *txidset.Claimer, egress Egress, batch int) *wor
 // process handles one batch of received messages (at most the batch size
 // the worker was built for) in arrival order and sends what it forwards.
 // Message buffers are modified in place (stamping) and must stay untouched
-// until process returns.
-func (w *worker) process(msgs []udpio.Message) {
+// until process returns. It returns the clock reading it stamped with.
+func (w *worker) process(msgs []udpio.Message) (now int64) {
 	w.t.reset()
 	w.ids = w.ids[:0]
 	for i := range msgs {
@@ -134,7 +134,7 @@ func (w *worker) process(msgs []udpio.Message) {
 	if len(w.ids) > 0 {
 		w.claimer.ClaimBatch(w.c.claimCtx, w.ids, w.results)
 	}
-	now := w.c.now()
+	now = w.c.now()
 	for i := range msgs {
 		w.handle(&msgs[i], &w.frames[i], &w.plans[i], now)
 	}
@@ -142,6 +142,7 @@ func (w *worker) process(msgs []udpio.Message) {
 	w.c.m.flush(&w.t, len(msgs))
 	w.c.activity.Store(now)
 	w.c.maybeSweep(now)
+	return now
 }
 
 // handle carries out the plan of one input frame.

@@ -3,6 +3,7 @@ package udpio
 import (
 	"os"
 	"runtime"
+	"time"
 )
 
 // SpareP raises GOMAXPROCS to hot+1 when it is lower, so that the Go
@@ -26,4 +27,33 @@ func SpareP(hot int) (before, after int) {
 	}
 	runtime.GOMAXPROCS(hot + 1)
 	return before, hot + 1
+}
+
+// YieldGap is how often a hot loop calls Yielder.Tick's runtime.Gosched.
+const YieldGap = time.Millisecond
+
+// Yielder makes a hot loop's goroutine pass through the Go scheduler every
+// YieldGap. The runtime's monitor treats a P whose goroutine has not been
+// rescheduled for 10 ms as hogging it: it preempts the goroutine, or, when
+// the goroutine sits in a system call at that moment (most of a busy
+// recvmmsg/sendmmsg loop's time), hands the P to another thread, and after
+// each such retake it polls every 20 µs again for a while. A loop that never
+// blocks in the scheduler (blocking sockets) therefore costs thousands of
+// monitor wake-ups a second; one Gosched a millisecond costs about a
+// microsecond and removes them.
+type Yielder struct{ next int64 }
+
+// gosched is runtime.Gosched; tests count the calls.
+var gosched = runtime.Gosched
+
+// Tick yields when YieldGap has passed since the last yield; now is any
+// monotonic nanosecond clock reading of the caller's.
+func (y *Yielder) Tick(now int64) {
+	if now < y.next {
+		return
+	}
+	if y.next != 0 {
+		gosched()
+	}
+	y.next = now + int64(YieldGap)
 }

@@ -36,3 +36,29 @@ func TestSpareP(t *testing.T) {
 		}
 	}
 }
+
+func TestYielderYieldsOncePerGap(t *testing.T) {
+	calls := 0
+	gosched = func() { calls++ }
+	defer func() { gosched = runtime.Gosched }()
+
+	gap := int64(YieldGap)
+	var y Yielder
+	for _, tc := range []struct {
+		now   int64
+		calls int
+	}{
+		{now: 5 * gap, calls: 0},         // first reading: arms the deadline only
+		{now: 5*gap + gap/2, calls: 0},   // within the gap
+		{now: 6*gap - 1, calls: 0},       // just before it ends
+		{now: 6 * gap, calls: 1},         // gap passed: yields, re-arms
+		{now: 6*gap + gap - 1, calls: 1}, // within the new gap
+		{now: 20 * gap, calls: 2},        // a long pause yields once, not once per missed gap
+		{now: 20*gap + 1, calls: 2},
+	} {
+		y.Tick(tc.now)
+		if calls != tc.calls {
+			t.Fatalf("after Tick(%d): %d yields, want %d", tc.now, calls, tc.calls)
+		}
+	}
+}

@@ -25,6 +25,8 @@ const persistent = 10
 // millisecond before each retry, so a broken socket cannot spin a core.
 func Loop(c Reader, msgs []udpio.Message, fn func(batch []udpio.Message)) {
 	failures := 0
+	var y udpio.Yielder
+	start := time.Now()
 	for {
 		n, err := c.ReadBatch(msgs)
 		if err != nil {
@@ -38,5 +40,6 @@ func Loop(c Reader, msgs []udpio.Message, fn func(batch []udpio.Message)) {
 		}
 		failures = 0
 		fn(msgs[:n])
+		y.Tick(int64(time.Since(start)))
 	}
 }
