@@ -83,13 +83,22 @@ func (l Limits) Size(b []byte) (headerLen, payloadLen int, err error) {
 // (see BundleMembers). Control messages (byte 6 ≥ 0x10) yield ErrBadVersion:
 // dispatch with Peek first.
 func (l Limits) Parse(b []byte) (f Frame, err error) {
+	err = l.ParseInto(&f, b)
+	return f, err
+}
+
+// ParseInto is Parse writing the frame into *f, for callers that keep
+// frames in place (a receive batch's array): no Frame is copied. On error
+// *f is the zero Frame.
+func (l Limits) ParseInto(f *Frame, b []byte) error {
+	*f = Frame{}
 	hl, pl, err := l.Size(b)
 	if err != nil {
-		return Frame{}, err
+		return err
 	}
 	end := hl + pl
 	if end > len(b) {
-		return Frame{}, ErrTruncated
+		return ErrTruncated
 	}
 	f.Proto = binary.BigEndian.Uint16(b[4:])
 	f.Ver, f.Byte7 = b[6], b[7]
@@ -99,7 +108,7 @@ func (l Limits) Parse(b []byte) (f Frame, err error) {
 	f.Raw = b[:end:end]
 	switch f.Ver {
 	case VerLegacy:
-		return f, nil
+		return nil
 	case VerBundle:
 		f.HashKey = binary.BigEndian.Uint64(b[offHashKey:])
 		f.SeqNum = binary.BigEndian.Uint64(b[offSeqNum:])
@@ -107,7 +116,7 @@ func (l Limits) Parse(b []byte) (f Frame, err error) {
 		f.ShardBits = b[offBundleBits]
 		f.Reserved[0] = b[offBundleRsv]
 		f.TxCount = binary.BigEndian.Uint16(b[offBundleCount:])
-		return f, nil
+		return nil
 	}
 	f.HashKey = binary.BigEndian.Uint64(b[offHashKey:])
 	f.SeqNum = binary.BigEndian.Uint64(b[offSeqNum:])
@@ -127,12 +136,13 @@ func (l Limits) Parse(b []byte) (f Frame, err error) {
 		f.FragTotal = binary.BigEndian.Uint16(b[offFragTotal:])
 		f.OrigVer = b[offOrigVer]
 		copy(f.Reserved[:], b[offReserved2:offReserved2+3])
-		err = l.checkFragment(&f)
+		err = l.checkFragment(f)
 	}
 	if err != nil {
-		return Frame{}, err
+		*f = Frame{}
+		return err
 	}
-	return f, nil
+	return nil
 }
 
 func checkBlockMsg(t uint8) error {

@@ -137,8 +137,7 @@ func (c *classifier) classify(b []byte, f *frame.Frame) plan {
 		}
 		// Bytes 0x0A–0x0F and 0x00: unknown versions, named by Parse.
 	}
-	var err error
-	if *f, err = c.limits.Parse(b); err != nil {
+	if err := c.limits.ParseInto(f, b); err != nil {
 		return drop(reasonOf(err))
 	}
 	hashIdx, egress, ok := frame.GroupIndexFor(f, c.shardBits, 0)
