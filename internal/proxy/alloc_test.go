@@ -75,6 +75,41 @@ func TestProcessAllocsNothingFragmenting(t *testing.T) {
 	}
 }
 
+// BenchmarkProcessNovelFresh is BenchmarkProcess/novel with the default
+// tier-1 capacity (1 Mi) never full, the regime of a bench/ratio round:
+// inserts without evictions. The proxy is rebuilt (untimed) before the set
+// would fill (its TxIDs may repeat those of the one before).
+func BenchmarkProcessNovelFresh(b *testing.B) {
+	o := testOptions()
+	o.DedupCap = DefaultDedupCap
+	var h *hotBatch
+	fresh := func() {
+		fp := newFakeProxy(b, o, Deps{})
+		fp.egress.record = false
+		h = &hotBatch{w: fp.workers[0], msgs: make([]udpio.Message, 64)}
+		for i := range h.msgs {
+			buf := txFrame(txid(uint64(i), uint32(i%16), 4), [32]byte{}, payload(256, byte(i)))
+			h.msgs[i] = udpio.Message{Buf: buf, N: len(buf)}
+		}
+	}
+	perSet := DefaultDedupCap / 64 * 3 / 4 // batches before the set is ¾ full
+	var work time.Duration
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		if i%perSet == 0 {
+			b.StopTimer()
+			fresh()
+			b.StartTimer()
+		}
+		h.renew()
+		start := time.Now()
+		h.w.process(h.msgs)
+		work += time.Since(start)
+		n += len(h.msgs)
+	}
+	b.ReportMetric(float64(work.Nanoseconds())/float64(n), "ns/datagram")
+}
+
 // BenchmarkProcess measures the worker path per datagram (fake egress, no
 // syscalls): 64-frame batches of 256-byte payloads.
 func BenchmarkProcess(b *testing.B) {

@@ -104,6 +104,7 @@ type plan struct {
 	egress  uint16     // group index the frame is sent to
 	hashIdx uint32     // groupIdx ingredient of the HashKey (actClaim, actStamp)
 	claim   int32      // index of the frame's ID in the claim batch, or -1
+	flow    int16      // position of the frame's flow in the batch (frames it stamps)
 }
 
 // classifier holds what classification depends on: fixed at New.

@@ -73,11 +73,12 @@
 // proxy instance: two proxies on one host must set -flow-source.
 //
 // The flow table is shared by all workers: up to 64 shards, each a mutex
-// guarding a map of flows and their LRU list. A SeqNum is reserved under the
-// shard lock only for a frame that is then handed to the egress (a
-// fragmented frame reserves one consecutive SeqNum per fragment in one
-// call), so SeqNums run 1, 2, 3 … with no gap and no reuse; a datagram the
-// kernel then rejects is a real loss, counted in send_errors_total. Across
+// guarding a map of flows and their LRU list. A worker groups the frames a
+// batch will stamp by flow and reserves each flow's SeqNums under its shard
+// lock once per batch, exactly as many as it then stamps in batch order (one
+// per fragment of a fragmented frame), so SeqNums run 1, 2, 3 … with no gap
+// and no reuse; a datagram the kernel then rejects is a real loss, counted
+// in send_errors_total. Across
 // workers the order on the wire may interleave. The table is bounded:
 // -max-flows split evenly over the shards, the least recently used flow of a
 // full shard evicted (flows_evicted_total), and flows idle for -flow-idle

@@ -76,6 +76,7 @@ type worker struct {
 	ids     [][32]byte       // IDs to claim in this batch
 	results []txidset.Result // claim results, parallel to ids
 	out     []udpio.Message  // datagrams to send; views of inputs or arena
+	bf      batchFlows       // the batch's stamped frames grouped by flow
 	arena   []byte           // fragments being sent
 	used    int              // bytes of arena in use
 	t       tally            // this batch's counts
@@ -101,6 +102,7 @@ func newWorker(c *core, claimer *txidset.Claimer, egress Egress, batch int) *wor
 		ids:     make([][32]byte, 0, batch),
 		results: make([]txidset.Result, batch),
 		out:     make([]udpio.Message, 0, max(outBatch, batch)),
+		bf:      newBatchFlows(batch),
 		t:       tally{drops: make([]uint64, len(reasonLabels))},
 	}
 	if c.cls.fragSize > 0 {
@@ -136,8 +138,17 @@ func (w *worker) process(msgs []udpio.Message) (now int64) {
 	}
 	now = w.c.now()
 	for i := range msgs {
-		w.handle(&msgs[i], &w.frames[i], &w.plans[i], now)
+		if p := &w.plans[i]; w.stamps(p) {
+			f := &w.frames[i]
+			sub := frame.SubtreeIngredient(f)
+			p.flow = w.bf.add(p.hashIdx, &sub, w.seqNums(f))
+		}
 	}
+	w.bf.reserve(w.c.flows, now)
+	for i := range msgs {
+		w.handle(&msgs[i], &w.frames[i], &w.plans[i])
+	}
+	w.bf.reset()
 	w.flush()
 	w.c.m.flush(&w.t, len(msgs))
 	w.c.activity.Store(now)
@@ -145,8 +156,29 @@ func (w *worker) process(msgs []udpio.Message) (now int64) {
 	return now
 }
 
-// handle carries out the plan of one input frame.
-func (w *worker) handle(m *udpio.Message, f *frame.Frame, p *plan, now int64) {
+// stamps reports whether handle will stamp the frame planned p: a claim
+// that forwards, or a frame stamped without a claim.
+func (w *worker) stamps(p *plan) bool {
+	switch p.act {
+	case actStamp:
+		return true
+	case actClaim:
+		return p.claim < 0 || w.results[p.claim].Forward()
+	}
+	return false
+}
+
+// seqNums returns how many SeqNums stamping f takes: one per fragment.
+func (w *worker) seqNums(f *frame.Frame) uint64 {
+	if !w.needsFragments(f) {
+		return 1
+	}
+	return uint64(frame.FragmentCount(len(f.Payload), w.c.cls.fragSize))
+}
+
+// handle carries out the plan of one input frame; the SeqNums of the frames
+// it stamps are reserved (w.bf).
+func (w *worker) handle(m *udpio.Message, f *frame.Frame, p *plan) {
 	t := &w.t
 	switch p.act {
 	case actDrop:
@@ -161,9 +193,9 @@ func (w *worker) handle(m *udpio.Message, f *frame.Frame, p *plan, now int64) {
 				t.failOpen++
 			}
 		}
-		w.stamp(f, p, now)
+		w.stamp(f, p)
 	case actStamp:
-		w.stamp(f, p, now)
+		w.stamp(f, p)
 	case actRelay:
 		t.relayed++
 		w.forward(f.Raw, p.egress)
@@ -185,18 +217,17 @@ func (w *worker) forward(b []byte, egress uint16) {
 // stamp stamps the frame with its flow's HashKey and next SeqNum, or cuts
 // it into fragments with one SeqNum each when its payload is above the
 // fragment size, and queues the result. classify has made sure it fits.
-func (w *worker) stamp(f *frame.Frame, p *plan, now int64) {
-	sub := frame.SubtreeIngredient(f)
+func (w *worker) stamp(f *frame.Frame, p *plan) {
 	w.t.forwarded++
 	if !w.needsFragments(f) {
-		hk, seq := w.c.flows.reserve(p.hashIdx, &sub, 1, now)
+		hk, seq := w.bf.take(p.flow, 1)
 		frame.Stamp(f.Raw, hk, seq)
 		w.queue(f.Raw, p.egress)
 		return
 	}
 	size := w.c.cls.fragSize
 	n := frame.FragmentCount(len(f.Payload), size)
-	hk, first := w.c.flows.reserve(p.hashIdx, &sub, uint64(n), now)
+	hk, first := w.bf.take(p.flow, uint64(n))
 	fragLen := frame.HeaderLenFrag + size
 	for i := range n {
 		if w.used+fragLen > len(w.arena) {
