@@ -106,6 +106,7 @@ func (s *Set) openLoop() (*backendRef, bool) {
 			return nil, false
 		}
 		ref := newBackendRef(b)
+		ref.bound = cfg.WithDefaults().OpTimeout
 		s.owned = ref
 		s.setUp(ref)
 		s.opts.Logger.Info("txidset: backend open", "backend", cfg.Backend, "prefix", s.opts.Prefix,

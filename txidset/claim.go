@@ -146,11 +146,18 @@ func (c *Claimer) claimMisses(ctx context.Context, ids [][32]byte, out []Result,
 // metrics when claim is set, and feeds the backend health tracker. It
 // returns the batch error or, when every op failed, the first op error.
 func (s *Set) roundTrip(ctx context.Context, ref *backendRef, ops []cache.Op, claim bool) error {
-	rtCtx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
+	rtCtx := ctx
+	if ref.bound <= 0 || ref.bound > s.opts.OpTimeout {
+		// The backend does not bound the round trip by OpTimeout itself.
+		// Deriving a context per round trip costs four allocations and a
+		// runtime timer armed and stopped, so it is done only here.
+		var cancel context.CancelFunc
+		rtCtx, cancel = context.WithTimeout(ctx, s.opts.OpTimeout)
+		defer cancel()
+	}
 	start := time.Now()
 	err := ref.setNX(rtCtx, ops)
 	elapsed := time.Since(start)
-	cancel()
 	failed := 0
 	for i := range ops {
 		if ops[i].Err != nil {

@@ -37,7 +37,12 @@
 // recorded in tier 1 before the round trip, two goroutines of one process
 // never both forward a TxID. Results: Won and FailOpen forward, Lost and
 // LocalHit drop. Each receive loop keeps its own Claimer (key buffer and
-// []cache.Op reused); Set.ClaimBatch and Set.Claim use a pooled one.
+// []cache.Op reused); Set.ClaimBatch and Set.Claim use a pooled one. A
+// backend opened from BackendConfig bounds its own round trips by its
+// OpTimeout, so when that is within the Set's no context is derived per
+// round trip and a Claimer's batch allocates nothing, Redis included
+// (TestRedisClaimBatchAllocsNothing); a Backend passed in gets a
+// context.WithTimeout per round trip.
 //
 // # Fail open and back-off
 //

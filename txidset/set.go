@@ -166,6 +166,10 @@ func (s *Set) Close() error {
 type backendRef struct {
 	b     cache.Backend
 	batch cache.Batcher // nil when b has no batch support
+	// bound is the backend's own limit on each operation or batch: the
+	// OpTimeout of a backend opened from a cache.Config (which every kind
+	// must honour), 0 for one the caller supplied.
+	bound time.Duration
 }
 
 func newBackendRef(b cache.Backend) *backendRef {
