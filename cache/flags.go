@@ -46,8 +46,9 @@ type flagSource struct {
 //
 // The flags are backend, memory-max-keys, memory-max-bytes, redis-addr,
 // redis-cluster, redis-master-name, redis-password, redis-pool-size,
-// aerospike-hosts (comma-separated), aerospike-namespace, aerospike-set,
-// dial-timeout and op-timeout, each with flagPrefix in front.
+// redis-no-fast-path, aerospike-hosts (comma-separated),
+// aerospike-namespace, aerospike-set, dial-timeout and op-timeout, each
+// with flagPrefix in front.
 //
 // An env value that does not parse is not replaced by the default: it is
 // reported by Config.Validate, which every caller runs after parsing:
@@ -101,6 +102,8 @@ func RegisterFlagsDefaults(fs *flag.FlagSet, flagPrefix, envPrefix string, def C
 		"redis backend: password (prefer the env var: command lines are visible to other users)")
 	e.IntVar(&cfg.RedisPoolSize, src.flag("redis-pool-size"), src.envName("redis-pool-size"), def.RedisPoolSize,
 		"redis backend: connections per node (0 = the backend's default)")
+	e.BoolVar(&cfg.RedisNoFastPath, src.flag("redis-no-fast-path"), src.envName("redis-no-fast-path"), def.RedisNoFastPath,
+		"redis backend: send batches through go-redis pipelines instead of the lean RESP path (slower; a fallback)")
 	e.StringsVar(&cfg.AeroHosts, src.flag("aerospike-hosts"), src.envName("aerospike-hosts"), def.AeroHosts,
 		"aerospike backend: comma-separated seed nodes host:port")
 	e.StringVar(&cfg.AeroNamespace, src.flag("aerospike-namespace"), src.envName("aerospike-namespace"), def.AeroNamespace,

@@ -54,6 +54,7 @@ var everyFlag = []flagCase{
 	{"redis-master-name", "DD_REDIS_MASTER_NAME", "mymaster", func(c *cache.Config) bool { return c.RedisMasterName == "mymaster" }},
 	{"redis-password", "DD_REDIS_PASSWORD", "hunter2", func(c *cache.Config) bool { return c.RedisPassword == "hunter2" }},
 	{"redis-pool-size", "DD_REDIS_POOL_SIZE", "17", func(c *cache.Config) bool { return c.RedisPoolSize == 17 }},
+	{"redis-no-fast-path", "DD_REDIS_NO_FAST_PATH", "true", func(c *cache.Config) bool { return c.RedisNoFastPath }},
 	{"aerospike-hosts", "DD_AEROSPIKE_HOSTS", "a1:3000, a2:3000", func(c *cache.Config) bool {
 		return slices.Equal(c.AeroHosts, []string{"a1:3000", "a2:3000"})
 	}},

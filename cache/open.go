@@ -44,6 +44,10 @@ type Config struct {
 	// RedisPoolSize is the connection pool size per node (0 = a size fit
 	// for the hot loops, see package redis).
 	RedisPoolSize int
+	// RedisNoFastPath sends batches through go-redis pipelines instead of
+	// package redis's lean RESP path: an operator's way back if a
+	// Redis-protocol server or proxy disagrees with the lean path (slower).
+	RedisNoFastPath bool
 	// AeroHosts is the list of Aerospike seed nodes (host:port). Required
 	// when Backend == BackendAerospike.
 	AeroHosts []string

@@ -47,7 +47,9 @@ type Options struct {
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	// NoFastPath runs SetNXBatch, SetBatch and GetBatch through go-redis
 	// pipelines instead of the fast path of raw RESP2 pipelines (see
-	// fastpath.go), for comparison. Sentinel always uses go-redis.
+	// fastpath.go): for comparison, or for a server the fast path does not
+	// suit (cache.Config.RedisNoFastPath, flag redis-no-fast-path).
+	// Sentinel always uses go-redis.
 	NoFastPath bool
 	// MaxValueSize bounds a value a fast-path GetBatch reads into memory (0
 	// means DefaultMaxValueSize); a longer one is skipped and its Op.Err
@@ -88,6 +90,7 @@ func optionsFromConfig(cfg cache.Config) Options {
 		PoolSize:    cfg.RedisPoolSize,
 		DialTimeout: cfg.DialTimeout,
 		OpTimeout:   cfg.OpTimeout,
+		NoFastPath:  cfg.RedisNoFastPath,
 	}
 }
 

@@ -87,14 +87,15 @@ func TestOptionsFromConfig(t *testing.T) {
 		RedisMasterName: "m",
 		RedisPassword:   "pw",
 		RedisPoolSize:   7,
+		RedisNoFastPath: true,
 		DialTimeout:     time.Second,
 		OpTimeout:       time.Minute,
 	})
 	want := Options{Addrs: []string{"a:1", "b:2"}, Cluster: true, MasterName: "m", Password: "pw",
-		PoolSize: 7, DialTimeout: time.Second, OpTimeout: time.Minute}
+		PoolSize: 7, DialTimeout: time.Second, OpTimeout: time.Minute, NoFastPath: true}
 	if !slices.Equal(o.Addrs, want.Addrs) || o.Cluster != want.Cluster || o.MasterName != want.MasterName ||
 		o.Password != want.Password || o.PoolSize != want.PoolSize || o.DialTimeout != want.DialTimeout ||
-		o.OpTimeout != want.OpTimeout {
+		o.OpTimeout != want.OpTimeout || o.NoFastPath != want.NoFastPath {
 		t.Fatalf("optionsFromConfig = %+v, want %+v", o, want)
 	}
 }
