@@ -88,7 +88,7 @@ func parseFlags(args []string, lookup func(string) (string, bool), out io.Writer
 	ef.IntVar(&o.FragMTU, "frag-mtu", env("frag-mtu"), proxy.DefaultFragMTU, "path MTU for BRC-130 fragmentation, ≥ 1280 (0 = off)")
 	ef.BoolVar(&o.AcceptControl, "accept-control", env("accept-control"), false,
 		"admit V4 block and V5 subtree frames (privileged lane)")
-	ef.IntVar(&o.MaxFlows, "max-flows", env("max-flows"), proxy.DefaultMaxFlows, "flow table bound (LRU eviction)")
+	ef.IntVar(&o.MaxFlows, "max-flows", env("max-flows"), proxy.DefaultMaxFlows, "flow table bound (LRU eviction; an evicted flow created again within -flow-idle continues its SeqNums)")
 	ef.DurationVar(&o.FlowIdle, "flow-idle", env("flow-idle"), proxy.DefaultFlowIdle, "expire flows unused this long")
 	ef.IntVar(&o.DedupCap, "dedup-local-cap", env("dedup-local-cap"), proxy.DefaultDedupCap, "tier-1 TxIDs held (0 = dedup off)")
 	ef.DurationVar(&o.DedupTTL, "dedup-ttl", env("dedup-ttl"), 10*time.Minute, "claim lifetime")

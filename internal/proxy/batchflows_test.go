@@ -13,7 +13,7 @@ import (
 // HashKey, and a clean slate after reset.
 func TestBatchFlowsNumbering(t *testing.T) {
 	src := frame.SourceID(testSource)
-	ft := newFlowTable(src, 1<<12)
+	ft := newFlowTable(src, 1<<12, 1e12)
 	const batch = 64
 	b := newBatchFlows(batch)
 	next := map[flowKey]uint64{}

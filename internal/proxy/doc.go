@@ -86,11 +86,16 @@
 // -flow-idle/4 (no ticker goroutine: a pending timer makes the Go runtime
 // park an idle thread in epoll_wait, where the readiness edges of any busy
 // poller-registered socket would wake it tens of thousands of times a
-// second). A flow created again starts over at SeqNum
-// 1 under the same HashKey; listeners re-baseline on it, and the idle
-// default (15 min) exceeds the longest retry-endpoint frame TTL (blocks,
-// 10 min) so that no endpoint still caches an old frame under a reused
-// HashKey‖SeqNum.
+// second). A flow the cap evicted leaves a tomb (its HashKey, next SeqNum
+// and last use; a FIFO of up to the shard's flow cap, allocated at the
+// shard's first eviction): created again within -flow-idle of its last use,
+// it continues its numbering (flows_resumed_total), so that no
+// HashKey‖SeqNum is used twice while a listener's window or an endpoint's
+// cache may hold the first use. A flow created after -flow-idle, or whose
+// tomb more recent evictions pushed out, starts over at SeqNum 1 under the
+// same HashKey; listeners re-baseline on it, and the idle default (15 min)
+// exceeds the longest retry-endpoint frame TTL (blocks, 10 min) so that no
+// endpoint still caches an old frame under a reused HashKey‖SeqNum.
 //
 // # Fragmentation
 //

@@ -35,7 +35,28 @@ type flowShard struct {
 	oldest, newest *flow
 	free           *flow // removed entries kept for reuse (linked by newr)
 	nfree          int   // length of the free list, at most maxFreeFlows
+	tombs          tombs // numbering of flows the cap evicted
 	_              [32]byte
+}
+
+// tomb is the numbering of a flow the cap evicted: created again while the
+// tomb lasts, the flow continues from next instead of starting over at 1,
+// so that no HashKey‖SeqNum is used twice while a listener's window or an
+// endpoint's cache may still hold the first use.
+type tomb struct {
+	hashKey uint64
+	next    uint64
+	lastUse int64
+}
+
+// tombs is a shard's FIFO of tombs, at most perShard, indexed by HashKey.
+// It is allocated at the shard's first eviction: a table that never fills
+// pays nothing.
+type tombs struct {
+	ring []tomb
+	head int              // oldest tomb
+	n    int              // tombs held
+	at   map[uint64]int32 // HashKey → ring position
 }
 
 // flowTable hands out SeqNums per flow. It is shared by every worker,
@@ -48,16 +69,21 @@ type flowTable struct {
 	source   [16]byte // frame.SourceID of the proxy's flow identity
 	shards   []flowShard
 	mask     uint32
-	perShard int // flow cap of each shard
+	perShard int   // flow cap of each shard, and tombs kept per shard
+	idle     int64 // a tomb older than this (since the flow's last use) is void
 
 	count   atomic.Int64  // flows held, for the flows gauge
 	evicted atomic.Uint64 // flows evicted by the cap
 	expired atomic.Uint64 // flows removed by the idle sweep
+	resumed atomic.Uint64 // evicted flows created again that continued their numbering
 }
 
 // newFlowTable returns a table for the proxy identity source holding at most
-// maxFlows flows (rounded so each shard gets an equal share, at least 1).
-func newFlowTable(source [16]byte, maxFlows int) *flowTable {
+// maxFlows flows (rounded so each shard gets an equal share, at least 1),
+// and as many tombs of evicted flows, each valid for idle nanoseconds after
+// the flow's last use: past that a flow may start over at SeqNum 1 (see
+// DefaultFlowIdle).
+func newFlowTable(source [16]byte, maxFlows int, idle int64) *flowTable {
 	n := 1
 	for n < 64 && n*64 < maxFlows { // at least 64 flows per shard, at most 64 shards
 		n <<= 1
@@ -67,6 +93,7 @@ func newFlowTable(source [16]byte, maxFlows int) *flowTable {
 		shards:   make([]flowShard, n),
 		mask:     uint32(n - 1),
 		perShard: max(1, maxFlows/n),
+		idle:     idle,
 	}
 	for i := range t.shards {
 		t.shards[i].m = make(map[flowKey]*flow)
@@ -90,7 +117,7 @@ func (t *flowTable) reserve(idx uint32, subtree *[32]byte, n uint64, now int64) 
 	s.mu.Lock()
 	f := s.m[k]
 	if f == nil {
-		f = t.createLocked(s, &k)
+		f = t.createLocked(s, &k, now)
 	} else {
 		s.unlinkLocked(f)
 	}
@@ -104,12 +131,14 @@ func (t *flowTable) reserve(idx uint32, subtree *[32]byte, n uint64, now int64) 
 }
 
 // createLocked adds a new flow for k to s, evicting the shard's least
-// recently used flow when the shard is full. The new flow is not linked.
-func (t *flowTable) createLocked(s *flowShard, k *flowKey) *flow {
+// recently used flow (and keeping its tomb) when the shard is full. A flow
+// with a valid tomb continues its numbering. The new flow is not linked.
+func (t *flowTable) createLocked(s *flowShard, k *flowKey, now int64) *flow {
 	if len(s.m) >= t.perShard && s.oldest != nil {
 		old := s.oldest
 		s.unlinkLocked(old)
 		delete(s.m, old.key)
+		s.tombs.bury(tomb{hashKey: old.hashKey, next: old.next, lastUse: old.lastUse}, t.perShard)
 		s.releaseLocked(old)
 		t.count.Add(-1)
 		t.evicted.Add(1)
@@ -125,6 +154,10 @@ func (t *flowTable) createLocked(s *flowShard, k *flowKey) *flow {
 	f.key = *k
 	f.hashKey = frame.HashKey(t.source, k.idx, k.subtree)
 	f.next = 1
+	if next, ok := s.tombs.exhume(f.hashKey, now-t.idle); ok {
+		f.next = next
+		t.resumed.Add(1)
+	}
 	s.m[*k] = f
 	t.count.Add(1)
 	return f
@@ -194,4 +227,39 @@ func (s *flowShard) releaseLocked(f *flow) {
 	f.newr = s.free
 	s.free = f
 	s.nfree++
+}
+
+// bury keeps tb, forgetting the oldest tomb when limit are held.
+func (ts *tombs) bury(tb tomb, limit int) {
+	if ts.ring == nil {
+		ts.ring = make([]tomb, limit)
+		ts.at = make(map[uint64]int32, min(limit, 1024))
+	}
+	if ts.n == len(ts.ring) {
+		old := &ts.ring[ts.head]
+		if p, ok := ts.at[old.hashKey]; ok && int(p) == ts.head {
+			delete(ts.at, old.hashKey)
+		}
+		ts.head = (ts.head + 1) % len(ts.ring)
+		ts.n--
+	}
+	p := (ts.head + ts.n) % len(ts.ring)
+	ts.ring[p] = tb
+	ts.at[tb.hashKey] = int32(p) // a newer tomb of the same flow wins
+	ts.n++
+}
+
+// exhume removes the tomb of hashKey and returns its next SeqNum, if there
+// is one for a flow last used at or after since.
+func (ts *tombs) exhume(hashKey uint64, since int64) (next uint64, ok bool) {
+	p, ok := ts.at[hashKey]
+	if !ok {
+		return 0, false
+	}
+	delete(ts.at, hashKey) // its ring slot is skipped when it comes round
+	tb := &ts.ring[p]
+	if tb.lastUse < since {
+		return 0, false
+	}
+	return tb.next, true
 }
