@@ -16,11 +16,12 @@ import (
 // commands, whose Op.Err is set, while the other Ops get their results.
 // Commands are marked no-retry (see noRetry), so a broken connection fails
 // its commands instead of re-sending them; only MOVED/ASK redirections are
-// followed. Both paths give every Op the same outcome, with one known
-// exception: the fast path reads the masters' replies one after another
-// under the batch's single deadline, so a master that stalls until the
-// deadline (hung, not refusing) also fails the Ops of the masters read
-// after it; every failed Op has its Err set, so callers fail open.
+// followed. Both paths give every Op the same outcome. The fast path reads
+// the masters' replies one after another under the batch's deadline; when
+// a master stalls until the deadline (hung, not refusing), the masters read
+// after it get a short grace (lateGrace) to deliver the replies they have
+// already sent, so that only the hung master's Ops fail. Every failed Op
+// has its Err set, so callers fail open.
 
 // SetNXBatch implements cache.Batcher: SET key val NX [PX ms] for every op.
 func (b *Backend) SetNXBatch(ctx context.Context, ops []cache.Op) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,11 @@ import (
 //
 // Deadlines: every connection's deadline is the batch deadline (the
 // caller's, or OpTimeout from now when sooner); waiting for a free
-// connection and dialing end at it too. A context canceled without a
+// connection and dialing end at it too. When one node stalls until the
+// deadline (a hung master), the nodes read after it get lateGrace more to
+// deliver the replies they have most likely sent already, so a batch lasts
+// at most its deadline plus lateGrace per further node, and a hung master
+// fails only its own ops. A context canceled without a
 // deadline is noticed while the batch takes its connections, not during the
 // I/O, which the deadline bounds (watching ctx.Done during the I/O would
 // cost allocations per batch); Close ends the I/O at once by closing the
@@ -164,19 +169,33 @@ func (f *fastPath) exec(ctx context.Context, kind opKind, ops []cache.Op, s *bat
 			f.failed(ops, g, err)
 		}
 	}
+	late := false // a node used up the deadline
 	for gi := range s.groups {
 		g := &s.groups[gi]
 		if g.c == nil {
 			continue
+		}
+		if late {
+			// This node's replies, sent in parallel, are most likely
+			// waiting in its socket: read them under a short grace
+			// rather than fail its ops for another node's stall.
+			_ = g.c.nc.SetReadDeadline(time.Now().Add(lateGrace))
 		}
 		n, err := f.read(g.c, kind, ops, g.idx, s)
 		g.pool.put(g.c, err == nil)
 		g.c = nil
 		if err != nil {
 			f.failed(ops, &group{pool: g.pool, idx: g.idx[n:]}, err)
+			late = late || errors.Is(err, os.ErrDeadlineExceeded)
 		}
 	}
 }
+
+// lateGrace is how long a batch still reads a node's replies after an
+// earlier node of the batch (a cluster master) stalled past the deadline.
+// Replies already received are read at once; a node that has not answered
+// either fails after the grace.
+const lateGrace = time.Millisecond
 
 // failed fails the ops of g after a connection failure on its node, and on
 // a cluster asks for a fresh slot table (the node may have failed over).

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -280,5 +281,45 @@ func TestSlotRouterRefresh(t *testing.T) {
 	set(nil, nil)
 	if err := r.refresh(t.Context()); err == nil {
 		t.Fatal("an empty slot map was accepted")
+	}
+}
+
+// TestClusterMasterFrozen: one master of three hangs (SIGSTOP: connected,
+// silent). A batch across all slots fails only that master's ops; the
+// masters read after it still deliver their replies. Each master is frozen
+// in turn, so the hung one is read first, in the middle and last.
+func TestClusterMasterFrozen(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	b := newBackend(t, c.Addrs(), true, func(o *Options) { o.OpTimeout = 300 * time.Millisecond })
+	ctx := t.Context()
+	const n = 90
+	ops := make([]cache.Op, n)
+	for i := range ops {
+		ops[i] = cache.Op{Key: fmt.Appendf(nil, "frozen:%03d", i), Val: []byte("v"), TTL: time.Hour}
+	}
+	if err := b.SetBatch(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	for _, victim := range c.Nodes() {
+		onVictim := keysOn(t, victim, "frozen:*")
+		if len(onVictim) == 0 || len(onVictim) == n {
+			t.Fatalf("%d of %d keys on %s: want a spread", len(onVictim), n, victim.Addr())
+		}
+		victim.Freeze()
+		err := b.SetNXBatch(ctx, ops)
+		victim.Thaw()
+		if err != nil {
+			t.Errorf("%s frozen: SetNXBatch returned %v, want per-op errors only", victim.Addr(), err)
+		}
+		for _, op := range ops {
+			if hung := onVictim[string(op.Key)]; hung != (op.Err != nil) {
+				t.Errorf("%s frozen: %q: Err = %v, on the frozen master: %v", victim.Addr(), op.Key, op.Err, hung)
+			}
+			if op.Err == nil && op.Created {
+				t.Errorf("%q: Created on an existing key", op.Key)
+			}
+		}
+		c.WaitOK()
+		waitAllWork(t, b)
 	}
 }
