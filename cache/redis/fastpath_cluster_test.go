@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -293,13 +292,7 @@ func TestClusterMasterFrozen(t *testing.T) {
 	b := newBackend(t, c.Addrs(), true, func(o *Options) { o.OpTimeout = 300 * time.Millisecond })
 	ctx := t.Context()
 	const n = 90
-	ops := make([]cache.Op, n)
-	for i := range ops {
-		ops[i] = cache.Op{Key: fmt.Appendf(nil, "frozen:%03d", i), Val: []byte("v"), TTL: time.Hour}
-	}
-	if err := b.SetBatch(ctx, ops); err != nil {
-		t.Fatal(err)
-	}
+	ops := storedOps(t, b, "frozen", n)
 	for _, victim := range c.Nodes() {
 		onVictim := keysOn(t, victim, "frozen:*")
 		if len(onVictim) == 0 || len(onVictim) == n {

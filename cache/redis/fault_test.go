@@ -255,13 +255,7 @@ func testClusterMasterKilled(t *testing.T, mutate func(*Options)) {
 	ctx := t.Context()
 
 	const n = 90
-	ops := make([]cache.Op, n)
-	for i := range ops {
-		ops[i] = cache.Op{Key: fmt.Appendf(nil, "kill:%03d", i), Val: []byte("v"), TTL: time.Hour}
-	}
-	if err := b.SetBatch(ctx, ops); err != nil {
-		t.Fatal(err)
-	}
+	ops := storedOps(t, b, "kill", n)
 	victim := c.Nodes()[1]
 	onVictim := keysOn(t, victim, "kill:*")
 	if len(onVictim) == 0 || len(onVictim) == n {

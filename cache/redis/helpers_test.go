@@ -2,9 +2,11 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/mcdedup/mcdedup/cache"
 	"github.com/mcdedup/mcdedup/internal/testutil/redistest"
 )
 
@@ -48,4 +50,18 @@ func startTargets(t testing.TB) []serverTarget {
 	srv := redistest.Start(t)
 	cl := redistest.StartCluster(t, 3)
 	return []serverTarget{{"single", []string{srv.Addr()}, false}, {"cluster", cl.Addrs(), true}}
+}
+
+// storedOps stores n keys prefix:000, prefix:001 … (value "v", one hour)
+// and returns their ops, for batches over keys that exist.
+func storedOps(t *testing.T, b *Backend, prefix string, n int) []cache.Op {
+	t.Helper()
+	ops := make([]cache.Op, n)
+	for i := range ops {
+		ops[i] = cache.Op{Key: fmt.Appendf(nil, "%s:%03d", prefix, i), Val: []byte("v"), TTL: time.Hour}
+	}
+	if err := b.SetBatch(t.Context(), ops); err != nil {
+		t.Fatal(err)
+	}
+	return ops
 }
