@@ -214,7 +214,7 @@ func TestSlotRouterRefresh(t *testing.T) {
 		defer mu.Unlock()
 		ranges, fail = rs, err
 	}
-	r := newSlotRouter(&poolConfig{size: 1}, time.Second, func(context.Context) ([]goredis.ClusterSlot, error) {
+	r := newSlotRouter(&poolConfig{size: 1}, "127.0.0.1:7000", time.Second, func(context.Context) ([]goredis.ClusterSlot, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return ranges, fail
@@ -314,5 +314,40 @@ func TestClusterMasterFrozen(t *testing.T) {
 		}
 		c.WaitOK()
 		waitAllWork(t, b)
+	}
+}
+
+// TestSlotRouterLoopbackNodes: a cluster whose nodes announce a loopback
+// or unspecified address (no cluster-announce-ip, a container) is reached
+// at the seed's host, in the slot table and in redirections; a loopback
+// seed (everything on one host) keeps the addresses as reported.
+func TestSlotRouterLoopbackNodes(t *testing.T) {
+	for _, tc := range []struct {
+		seed, reported, want string
+	}{
+		{"10.1.2.3:7000", "127.0.0.1:7001", "10.1.2.3:7001"},
+		{"10.1.2.3:7000", "0.0.0.0:7001", "10.1.2.3:7001"},
+		{"10.1.2.3:7000", "[::1]:7001", "10.1.2.3:7001"},
+		{"10.1.2.3:7000", ":7001", "10.1.2.3:7001"},
+		{"10.1.2.3:7000", "localhost:7001", "10.1.2.3:7001"},
+		{"redis.example:7000", "127.0.0.1:7001", "redis.example:7001"},
+		{"[fd00::5]:7000", "127.0.0.1:7001", "[fd00::5]:7001"},
+		{"10.1.2.3:7000", "10.9.9.9:7001", "10.9.9.9:7001"},    // a routable address stays
+		{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7001"}, // loopback seed: as reported
+		{"localhost:7000", "127.0.0.1:7001", "127.0.0.1:7001"},
+	} {
+		r := newSlotRouter(&poolConfig{size: 1}, tc.seed, time.Second, func(context.Context) ([]goredis.ClusterSlot, error) {
+			return []goredis.ClusterSlot{{Start: 0, End: clusterSlots - 1, Nodes: []goredis.ClusterNode{{Addr: tc.reported}}}}, nil
+		})
+		if err := r.refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.table.Load().nodes[0].addr; got != tc.want {
+			t.Errorf("seed %s, CLUSTER SLOTS %s: master at %s, want %s", tc.seed, tc.reported, got, tc.want)
+		}
+		if got := r.poolFor([]byte(tc.reported)).addr; got != tc.want {
+			t.Errorf("seed %s, MOVED to %s: pool at %s, want %s", tc.seed, tc.reported, got, tc.want)
+		}
+		r.close()
 	}
 }

@@ -110,7 +110,7 @@ func (b *Backend) startFastPath(ctx context.Context, opts Options) error {
 	if b.cluster == nil {
 		f.single = newNodePool(opts.Addrs[0], 0, cfg)
 	} else {
-		f.cluster = newSlotRouter(cfg, opts.DialTimeout+opts.OpTimeout, b.clusterSlots)
+		f.cluster = newSlotRouter(cfg, opts.Addrs[0], opts.DialTimeout+opts.OpTimeout, b.clusterSlots)
 		if err := f.cluster.refresh(ctx); err != nil {
 			f.close()
 			return err

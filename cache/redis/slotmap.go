@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,7 +42,11 @@ type slotTable struct {
 // at most every minRefreshInterval, after a MOVED reply, a key of an
 // unserved slot, or a connection failure.
 type slotRouter struct {
-	cfg            *poolConfig
+	cfg *poolConfig
+	// seedHost replaces a loopback or unspecified host in the addresses the
+	// cluster reports (CLUSTER SLOTS, MOVED, ASK): the seed's host when it
+	// is not loopback itself, else "" (addresses are used as reported).
+	seedHost       string
 	load           func(ctx context.Context) ([]goredis.ClusterSlot, error)
 	refreshTimeout time.Duration
 
@@ -60,9 +66,12 @@ type slotRouter struct {
 	bg          sync.WaitGroup     // the running refresh
 }
 
-func newSlotRouter(cfg *poolConfig, refreshTimeout time.Duration,
+func newSlotRouter(cfg *poolConfig, seed string, refreshTimeout time.Duration,
 	load func(context.Context) ([]goredis.ClusterSlot, error)) *slotRouter {
 	r := &slotRouter{cfg: cfg, load: load, refreshTimeout: refreshTimeout, pools: make(map[string]*nodePool)}
+	if host, _, err := net.SplitHostPort(seed); err == nil && !loopbackHost(host) {
+		r.seedHost = host
+	}
 	r.stop, r.cancel = context.WithCancel(context.Background())
 	return r
 }
@@ -111,9 +120,43 @@ func (r *slotRouter) route(ops []cache.Op, s *batchScratch) {
 	}
 }
 
-// poolFor returns the pool of the node at addr, creating it if needed, or
-// nil once the router is closed.
+// nodeAddr is addr as reported by the cluster, its host replaced by the
+// seed's when it is a loopback or unspecified address: nodes that announce
+// 127.0.0.1 (no cluster-announce-ip, a container) are reached at the host
+// the client was given, as go-redis does.
+func (r *slotRouter) nodeAddr(addr string) string {
+	if r.seedHost == "" {
+		return addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !(host == "" || loopbackHost(host) || unspecifiedHost(host)) {
+		return addr
+	}
+	return net.JoinHostPort(r.seedHost, port)
+}
+
+// loopbackHost reports whether host is a loopback IP address or
+// "localhost".
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// unspecifiedHost reports whether host is 0.0.0.0 or ::.
+func unspecifiedHost(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsUnspecified()
+}
+
+// poolFor returns the pool of the node at addr (as a redirection names it,
+// see nodeAddr), creating it if needed, or nil once the router is closed.
 func (r *slotRouter) poolFor(addr []byte) *nodePool {
+	if r.seedHost != "" {
+		addr = []byte(r.nodeAddr(string(addr)))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.poolLocked(addr)
@@ -155,7 +198,7 @@ func (r *slotRouter) refresh(ctx context.Context) error {
 		if len(rg.Nodes) == 0 || rg.Start < 0 || rg.End >= clusterSlots || rg.Start > rg.End {
 			continue
 		}
-		owners[i] = r.poolLocked([]byte(rg.Nodes[0].Addr)) // the first node is the master
+		owners[i] = r.poolLocked([]byte(r.nodeAddr(rg.Nodes[0].Addr))) // the first node is the master
 		if !slices.Contains(t.nodes, owners[i]) {
 			t.nodes = append(t.nodes, owners[i])
 		}
