@@ -27,7 +27,7 @@ budget() {
   case "$1" in
     FuzzTCPFraming) echo 1000x ;;    # a TCP connection per input: ~250 execs/s
     FuzzProxyDatagram) echo 8000x ;; # the proxy's whole datagram path: ~2,000/s
-    FuzzRESPReply | FuzzNextFrame) echo 30000x ;;
+    FuzzRESPReply | FuzzNextFrame | FuzzFlowState) echo 30000x ;;
     *) echo 100000x ;;              # pure parsers: 30,000-75,000/s
   esac
 }

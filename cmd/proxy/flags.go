@@ -40,7 +40,7 @@ var flagGroups = []struct {
 		"tcp-listen", "tcp-read-timeout", "tcp-idle-timeout", "tcp-max-conns")},
 	{"routing and stamping", among("iface", "egress-port", "shard-bits", "scope", "source-mode", "mc-group-id",
 		"ipv4-group-base", "mc-hops", "mc-loop", "sndbuf", "bind-source", "ssm-sources",
-		"flow-source", "frag-mtu", "accept-control", "max-flows", "flow-idle")},
+		"flow-source", "frag-mtu", "accept-control", "max-flows", "flow-idle", "state-file")},
 	{"dedup", among("dedup-local-cap", "dedup-ttl", "dedup-prefix", "require-backend")},
 	{"backend (dedup claims, env DEDUP_*)", func(n string) bool { return strings.HasPrefix(n, "dedup-") }},
 	{"operations", among("metrics-addr", "pprof", "log-format", "log-level", "drain-timeout", "drain-quiet")},
@@ -90,6 +90,8 @@ func parseFlags(args []string, lookup func(string) (string, bool), out io.Writer
 		"admit V4 block and V5 subtree frames (privileged lane)")
 	ef.IntVar(&o.MaxFlows, "max-flows", env("max-flows"), proxy.DefaultMaxFlows, "flow table bound (LRU eviction; an evicted flow created again within -flow-idle continues its SeqNums)")
 	ef.DurationVar(&o.FlowIdle, "flow-idle", env("flow-idle"), proxy.DefaultFlowIdle, "expire flows unused this long")
+	ef.StringVar(&o.StateFile, "state-file", env("state-file"), "",
+		"save the flow table here at shutdown and resume it at start, so SeqNums continue across restarts (empty: off)")
 	ef.IntVar(&o.DedupCap, "dedup-local-cap", env("dedup-local-cap"), proxy.DefaultDedupCap, "tier-1 TxIDs held (0 = dedup off)")
 	ef.DurationVar(&o.DedupTTL, "dedup-ttl", env("dedup-ttl"), 10*time.Minute, "claim lifetime")
 	ef.StringVar(&o.DedupPrefix, "dedup-prefix", env("dedup-prefix"), proxy.DefaultDedupPrefix, "backend claim key prefix")

@@ -91,7 +91,9 @@
 // shard's first eviction): created again within -flow-idle of its last use,
 // it continues its numbering (flows_resumed_total), so that no
 // HashKey‖SeqNum is used twice while a listener's window or an endpoint's
-// cache may hold the first use. A flow created after -flow-idle, or whose
+// cache may hold the first use. With -state-file the table is saved at
+// shutdown and read back as tombs at the next start (flowstate.go), so
+// numbering also survives a restart. A flow created after -flow-idle, or whose
 // tomb more recent evictions pushed out, starts over at SeqNum 1 under the
 // same HashKey; listeners re-baseline on it, and the idle default (15 min)
 // exceeds the longest retry-endpoint frame TTL (blocks, 10 min) so that no

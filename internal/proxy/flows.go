@@ -44,6 +44,7 @@ type flowShard struct {
 // so that no HashKey‖SeqNum is used twice while a listener's window or an
 // endpoint's cache may still hold the first use.
 type tomb struct {
+	key     flowKey // for the state file (flowstate.go)
 	hashKey uint64
 	next    uint64
 	lastUse int64
@@ -138,7 +139,7 @@ func (t *flowTable) createLocked(s *flowShard, k *flowKey, now int64) *flow {
 		old := s.oldest
 		s.unlinkLocked(old)
 		delete(s.m, old.key)
-		s.tombs.bury(tomb{hashKey: old.hashKey, next: old.next, lastUse: old.lastUse}, t.perShard)
+		s.tombs.bury(tomb{key: old.key, hashKey: old.hashKey, next: old.next, lastUse: old.lastUse}, t.perShard)
 		s.releaseLocked(old)
 		t.count.Add(-1)
 		t.evicted.Add(1)
@@ -262,4 +263,16 @@ func (ts *tombs) exhume(hashKey uint64, since int64) (next uint64, ok bool) {
 		return 0, false
 	}
 	return tb.next, true
+}
+
+// each calls fn for every tomb held (not exhumed, not forgotten), oldest
+// first.
+func (ts *tombs) each(fn func(*tomb)) {
+	for k := range ts.n {
+		p := (ts.head + k) % len(ts.ring)
+		tb := &ts.ring[p]
+		if q, ok := ts.at[tb.hashKey]; ok && int(q) == p {
+			fn(tb)
+		}
+	}
 }

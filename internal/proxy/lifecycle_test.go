@@ -161,6 +161,7 @@ func TestOptionsValidation(t *testing.T) {
 		{"negative ttl", "-dedup-ttl (env DEDUP_TTL)", func(o *Options) { o.DedupTTL = -time.Second }},
 		{"flow source", "-flow-source (env FLOW_SOURCE)", func(o *Options) { o.FlowSource = netip.MustParseAddr("239.1.1.1") }},
 		{"shard bits", "SHARD_BITS", func(o *Options) { o.Fabric.ShardBits = 13 }},
+		{"state file", "-state-file (env STATE_FILE)", func(o *Options) { o.StateFile = "/nonexistent-mcdedup-dir/flows" }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -132,6 +134,10 @@ type Options struct {
 	MaxFlows int
 	// FlowIdle expires flows unused for this long (0 = DefaultFlowIdle).
 	FlowIdle time.Duration
+	// StateFile, when set, is where the flow table is saved at shutdown and
+	// read back (then removed) at start, so that flows continue their
+	// SeqNums across a restart (see flowstate.go). Its directory must exist.
+	StateFile string
 
 	// DedupCap is the tier-1 capacity of the TxID claim set. 0 turns dedup
 	// off: every frame is forwarded.
@@ -228,6 +234,11 @@ func (o Options) Validate() error {
 	}
 	if o.Workers < 0 || o.Workers > 1024 {
 		bad("workers", o.Workers, "must be 0 (GOMAXPROCS) to 1024")
+	}
+	if o.StateFile != "" {
+		if fi, err := os.Stat(filepath.Dir(o.StateFile)); err != nil || !fi.IsDir() {
+			bad("state-file", o.StateFile, "its directory must exist")
+		}
 	}
 	if o.Readers < 0 || o.Readers > 64 {
 		bad("readers", o.Readers, "must be 0 (automatic) to 64")

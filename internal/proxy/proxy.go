@@ -46,6 +46,7 @@ type Proxy struct {
 	tcp       net.Listener // nil without TCP ingress
 	newEgress func() (Egress, error)
 	source    netip.Addr
+	saveState bool // New read Options.StateFile: shutdown writes it
 
 	state    atomic.Int32
 	cancel   context.CancelFunc // ends core.claimCtx
@@ -91,6 +92,12 @@ func New(opts Options, deps Deps) (*Proxy, error) {
 	}()
 	if err := p.bind(deps); err != nil {
 		return nil, err
+	}
+	if o.StateFile != "" {
+		// Last, once nothing can fail: a proxy that does not start must
+		// leave the file for the next attempt.
+		p.loadFlowState()
+		p.saveState = true
 	}
 	ok = true
 	log.Info("proxy ready", "udp", p.udp[0].LocalAddr().String(), "workers", len(p.udp), "readers", o.Readers, "tcp", p.TCPAddr(),
@@ -363,6 +370,9 @@ func (p *Proxy) shutdown() {
 		for _, w := range p.workers {
 			w.egress.Close()
 		}
+		if p.saveState {
+			p.saveFlowState()
+		}
 		p.cancel()
 		if p.set != nil {
 			p.set.Close() // flushes queued marks, closes an owned backend
@@ -400,4 +410,28 @@ func (p *Proxy) Ready() ops.Readiness {
 		r.Ready, r.State = false, "stopped"
 	}
 	return r
+}
+
+// loadFlowState resumes the flow numbering saved by the previous run, if
+// any; a bad file is logged and ignored (flows then start at SeqNum 1).
+func (p *Proxy) loadFlowState() {
+	epoch := p.core.epoch.UnixNano()
+	n, err := loadFlowState(p.core.flows, p.opts.StateFile, func(wall int64) int64 { return wall - epoch })
+	switch {
+	case err != nil:
+		p.log.Warn("flow state not resumed: flows start at SeqNum 1", "file", p.opts.StateFile, "flows", n, "err", err)
+	case n > 0:
+		p.log.Info("flow state read: flows seen again within -flow-idle continue their SeqNums", "file", p.opts.StateFile, "flows", n)
+	}
+}
+
+// saveFlowState writes the flow table for the next run.
+func (p *Proxy) saveFlowState() {
+	epoch := p.core.epoch.UnixNano()
+	n, err := saveFlowState(p.core.flows, p.opts.StateFile, func(clock int64) int64 { return epoch + clock })
+	if err != nil {
+		p.log.Warn("flow state not saved: the next run starts its flows at SeqNum 1", "file", p.opts.StateFile, "err", err)
+		return
+	}
+	p.log.Info("flow state saved", "file", p.opts.StateFile, "flows", n)
 }
