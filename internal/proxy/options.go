@@ -44,7 +44,7 @@ const (
 	// -frag-mtu default; Options.FragMTU 0 turns fragmentation off).
 	DefaultFragMTU = 1500
 	// DefaultMaxFlows bounds the flow table (about 150 bytes per flow, and
-	// about 35 more per flow for the tombs of evicted flows once the
+	// about 58 more per flow for the tombs of evicted flows once the
 	// cap is reached).
 	DefaultMaxFlows = 1 << 18
 	// DefaultFlowIdle is how long an unused flow is kept. It exceeds the
