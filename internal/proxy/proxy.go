@@ -419,7 +419,8 @@ func (p *Proxy) loadFlowState() {
 	n, err := loadFlowState(p.core.flows, p.opts.StateFile, func(wall int64) int64 { return wall - epoch })
 	switch {
 	case err != nil:
-		p.log.Warn("flow state not resumed: flows start at SeqNum 1", "file", p.opts.StateFile, "flows", n, "err", err)
+		p.log.Warn("flow state file rejected after the flows read so far: the others start at SeqNum 1",
+			"file", p.opts.StateFile, "flows_read", n, "err", err)
 	case n > 0:
 		p.log.Info("flow state read: flows seen again within -flow-idle continue their SeqNums", "file", p.opts.StateFile, "flows", n)
 	}
