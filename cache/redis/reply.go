@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 )
@@ -237,6 +238,19 @@ func parseRedirect(line []byte) (redirect, bool) {
 	if n, err := strconv.Atoi(string(slot)); err != nil || n < 0 || n >= clusterSlots {
 		return rd, false
 	}
-	rd.addr = addr
+	rd.addr = bracketIPv6(addr)
 	return rd, true
+}
+
+// bracketIPv6 returns host:port with an IPv6 host in brackets. Redis writes
+// redirections without them ("MOVED 15495 ::1:17102", checked on 7.0),
+// which net.Dial rejects and which would not match the node's address in
+// the slot table ([::1]:17102). The port is after the last colon. It
+// allocates only for such an address.
+func bracketIPv6(addr []byte) []byte {
+	if bytes.Count(addr, []byte{':'}) < 2 || bytes.HasPrefix(addr, []byte{'['}) {
+		return addr
+	}
+	i := bytes.LastIndexByte(addr, ':')
+	return []byte(net.JoinHostPort(string(addr[:i]), string(addr[i+1:])))
 }

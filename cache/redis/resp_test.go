@@ -160,6 +160,8 @@ func TestParseRedirect(t *testing.T) {
 	}{
 		{"MOVED 3999 127.0.0.1:6381", true, false, "127.0.0.1:6381"},
 		{"ASK 16383 [::1]:7000", true, true, "[::1]:7000"},
+		{"MOVED 15495 ::1:17102", true, false, "[::1]:17102"}, // as Redis writes IPv6 nodes
+		{"ASK 1 fd00::5:6379", true, true, "[fd00::5]:6379"},
 		{"MOVED 16384 h:1", false, false, ""},
 		{"MOVED -1 h:1", false, false, ""},
 		{"MOVED 12", false, false, ""},
