@@ -193,9 +193,11 @@ func (f *fastPath) exec(ctx context.Context, kind opKind, ops []cache.Op, s *bat
 
 // lateGrace is how long a batch still reads a node's replies after an
 // earlier node of the batch (a cluster master) stalled past the deadline.
-// Replies already received are read at once; a node that has not answered
-// either fails after the grace.
-const lateGrace = time.Millisecond
+// Replies already received are read at once; the margin covers a reader
+// preempted or paused between setting the deadline and reading (a deadline
+// already past fails the read even with replies waiting). A node that has
+// not answered fails after the grace.
+const lateGrace = 5 * time.Millisecond
 
 // failed fails the ops of g after a connection failure on its node, and on
 // a cluster asks for a fresh slot table (the node may have failed over).

@@ -414,7 +414,7 @@ func TestFastPathBatchDeadlineIsNotANodeFault(t *testing.T) {
 	defer p.close()
 
 	stall.Store(true)
-	if _, err := p.get(t.Context(), time.Now().Add(30*time.Millisecond)); err == nil {
+	if _, err := p.get(t.Context(), time.Now().Add(dialFairShare/5)); err == nil {
 		t.Fatal("a stalled dial succeeded")
 	}
 	stall.Store(false)
@@ -423,6 +423,19 @@ func TestFastPathBatchDeadlineIsNotANodeFault(t *testing.T) {
 		t.Fatalf("the next batch, with time to dial: %v", err)
 	}
 	p.put(c, true)
+
+	// A dial that had its fair share and still did not connect (a hung
+	// host) is the node's fault: the next batch does not wait on it again.
+	q := newNodePool(srv.Addr(), 1, &poolConfig{size: 2, dialTimeout: time.Second, dialer: dialer, maxValue: 1 << 20})
+	defer q.close()
+	stall.Store(true)
+	if _, err := q.get(t.Context(), time.Now().Add(3*dialFairShare)); err == nil {
+		t.Fatal("a stalled dial succeeded")
+	}
+	stall.Store(false)
+	if _, err := q.get(t.Context(), time.Now().Add(time.Second)); err == nil || !strings.Contains(err.Error(), "not redialed") {
+		t.Fatalf("right after a dial that hung for its whole share: %v, want the backoff error", err)
+	}
 
 	if _, err := p.get(t.Context(), time.Now().Add(-time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("get with a past deadline: %v, want os.ErrDeadlineExceeded", err)

@@ -18,6 +18,13 @@ import (
 // error instead of paying a dial (a refusal, or DialTimeout) every time.
 const dialBackoff = 100 * time.Millisecond
 
+// dialFairShare is the time a dial must have had for its timeout to count
+// against the node: a node that does not connect within it (a hung host
+// whose accept queue is full, packets dropped) backs off like one that
+// refuses, while one dialed with less, because an earlier node of the batch
+// used the time up, does not.
+const dialFairShare = 10 * time.Millisecond
+
 // Buffer sizes of a fast-path connection.
 const (
 	// readBufSize is the reply buffer: 64 SET NX replies take 320 bytes, so
@@ -189,11 +196,13 @@ func (p *nodePool) dial(ctx context.Context, deadline time.Time) (*conn, error) 
 	if dl := now.Add(p.cfg.dialTimeout); dl.Before(deadline) {
 		deadline, batchCut = dl, false
 	}
+	fair := deadline.Sub(now) >= dialFairShare
 	c, err := p.connect(ctx, deadline)
 	if err != nil {
-		// The caller giving up, or its batch running out of time (an
-		// earlier node took it), says nothing of this node: no backoff.
-		if ctx.Err() == nil && (!batchCut || time.Now().Before(deadline)) {
+		// The caller giving up, or its batch running out of time before
+		// the dial had a fair share (an earlier node took it), says
+		// nothing of this node: no backoff.
+		if ctx.Err() == nil && (!batchCut || fair || time.Now().Before(deadline)) {
 			p.mu.Lock()
 			p.dialAfter, p.dialErr = time.Now().Add(dialBackoff), err
 			p.mu.Unlock()
