@@ -30,8 +30,8 @@ func (p *Proxy) acceptTCP() {
 		}
 		delay = 0
 		if p.tcpOpen.Load() >= int64(p.opts.TCPMaxConns) {
+			p.m.tcpRejected.Inc() // counted before the client can see the close
 			conn.Close()
-			p.m.tcpRejected.Inc()
 			continue
 		}
 		p.mu.Lock()
