@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "math/bits"
 
 // batchFlow is one flow's share of a batch: the SeqNums the batch's frames
 // on that flow take, reserved from the flow table in one call.
@@ -41,9 +38,7 @@ func newBatchFlows(batch int) batchFlows {
 // position in the batch. At most batch distinct flows may be added between
 // resets.
 func (b *batchFlows) add(idx uint32, subtree *[32]byte, n uint64) int16 {
-	h := idx*0x9E3779B1 ^ binary.LittleEndian.Uint32(subtree[:4])*0x85EBCA77 ^
-		binary.LittleEndian.Uint32(subtree[28:])
-	for j := (h>>16 ^ h) & b.mask; ; j = (j + 1) & b.mask {
+	for j := flowMix(idx, subtree) & b.mask; ; j = (j + 1) & b.mask {
 		v := b.index[j]
 		if v == 0 {
 			b.flows = append(b.flows, batchFlow{key: flowKey{idx: idx, subtree: *subtree}, n: n, slot: j})

@@ -102,11 +102,18 @@ func newFlowTable(source [16]byte, maxFlows int, idle int64) *flowTable {
 	return t
 }
 
-// shard returns the shard of k: a mix of the group index and the first
-// subtree bytes, so that flows of one group with many subtrees spread too.
+// flowMix hashes a flow key for the flow table's shards and a batch's
+// flow index: a mix of the group index and subtree bytes from both ends, so
+// that flows of one group with many subtrees spread too.
+func flowMix(idx uint32, subtree *[32]byte) uint32 {
+	h := idx*0x9E3779B1 ^ binary.LittleEndian.Uint32(subtree[:4])*0x85EBCA77 ^
+		binary.LittleEndian.Uint32(subtree[28:])
+	return h>>16 ^ h
+}
+
+// shard returns the shard of k (flowMix).
 func (t *flowTable) shard(k *flowKey) *flowShard {
-	h := k.idx*0x9E3779B1 ^ binary.LittleEndian.Uint32(k.subtree[:4])*0x85EBCA77
-	return &t.shards[(h>>16^h)&t.mask]
+	return &t.shards[flowMix(k.idx, &k.subtree)&t.mask]
 }
 
 // reserve returns the HashKey of the flow (idx, subtree) and the first of n
